@@ -1,0 +1,291 @@
+"""The ``annotate`` command. Thin: parse options, call one service, print.
+
+Commands act as the machine's owner (no login), except where ``--as`` names the acting user,
+so the audit log says who did what.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from annotate.config import REPO_ROOT, Settings, get_settings
+from annotate.services import assignments, demo, exports, recordings, studies, users
+from annotate.services.actor import Actor
+from annotate.services.errors import ServiceError
+from annotate.services.session import unit_of_work
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _actor(session, username: str | None) -> Actor:  # noqa: ANN001
+    """The acting user named by --as, or a built-in 'cli' owner with the admin role."""
+    if username:
+        return users.actor_of(users.get_user(session, username))
+    return Actor(user_id=None, username="cli", display_name="command line", role="admin")
+
+
+class _Group(click.Group):
+    """Turns service errors into a clear message and exit code 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except ServiceError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="annotate")
+def main() -> None:
+    """annotate: blinded rating of parent–infant interaction films.
+
+    The database and media store come from ANNOTATE_DATABASE_URL and ANNOTATE_MEDIA_DIR
+    (default: ./annotate-data/). See README.md.
+    """
+
+
+@main.command()
+def init() -> None:
+    """Create (or upgrade) the database and the media folder."""
+    s = _settings()
+    s.media_dir.mkdir(parents=True, exist_ok=True)
+    with unit_of_work(s):
+        pass
+    click.echo(f"Database ready: {s.database_url}\nMedia store: {s.media_dir}")
+
+
+@main.command("sample-media")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write to (default: the repository's sample_media/).")
+@click.option("--families-per-arm", default=3, show_default=True)
+@click.option("--seconds", nargs=2, type=float, default=(20, 40), show_default=True,
+              help="Shortest and longest film length.")
+@click.option("--width", default=320, show_default=True)
+@click.option("--height", default=240, show_default=True)
+@click.option("--fps", default=15.0, show_default=True)
+def sample_media(out: Path | None, families_per_arm: int, seconds: tuple[float, float], width: int, height: int, fps: float) -> None:
+    """(Re)generate the synthetic demo films and their manifest (larger ones for benchmarks)."""
+    from annotate.media import generate_sample_media
+
+    target = out or _settings().sample_media_dir
+    manifest = generate_sample_media(
+        target, families_per_arm=families_per_arm, seconds=seconds, width=width, height=height, fps=fps
+    )
+    click.echo(f"Wrote films and {manifest}")
+
+
+@main.command("demo")
+def demo_cmd() -> None:
+    """Create the demo study from sample_media/ with demo users, and print their logins."""
+    s = _settings()
+    with unit_of_work(s) as session, click.progressbar(length=1000, label="Preparing demo films") as bar:
+        done = [0]
+
+        def progress(frac: float, _msg: str) -> None:
+            step = int(frac * 1000) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        result = demo.create_demo(session, s, progress)
+    click.echo("Demo study DEMO " + ("created" if result.created else "already exists") + ".")
+    if result.created:
+        click.echo(f"Films ready: {result.films_ready}, refused: {result.films_failed}")
+    click.echo("Logins (demo only — change them for real use):")
+    for username, password, role in result.logins:
+        click.echo(f"  {role:<11} {username:<11} {password}")
+
+
+@main.command()
+@click.option("--port", default=8501, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Use 0.0.0.0 to serve other machines (put it behind HTTPS).")
+def serve(port: int, address: str) -> None:
+    """Run the web app."""
+    app = REPO_ROOT / "app.py"
+    if not app.exists():
+        raise click.ClickException(f"{app} not found: serve runs from a checkout (pip install -e .).")
+    with unit_of_work(_settings()):
+        pass  # migrate before the first page load
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+        "--server.address", address, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    click.echo(f"annotate on http://{address}:{port}")
+    raise SystemExit(subprocess.call(cmd, env=os.environ.copy()))
+
+
+@main.group("users")
+def users_group() -> None:
+    """Local accounts."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["rater", "clinician", "researcher", "admin"]), required=True)
+@click.option("--name", "display_name", default=None, help="Display name.")
+@click.password_option(envvar="ANNOTATE_NEW_PASSWORD", help="Password (prompted; or ANNOTATE_NEW_PASSWORD).")
+def users_add(username: str, role: str, display_name: str | None, password: str) -> None:
+    """Add a user."""
+    with unit_of_work(_settings()) as session:
+        made = users.create_user(session, None, username, password, role, display_name)
+    click.echo(f"Added {made.username} ({made.role}).")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List users."""
+    with unit_of_work(_settings()) as session:
+        for u in users.list_users(session, _actor(session, None)):
+            click.echo(f"{u.username:<20} {u.role:<11} {u.display_name}")
+
+
+@main.group("study")
+def study_group() -> None:
+    """Studies."""
+
+
+@study_group.command("create")
+@click.argument("key")
+@click.option("--arms", required=True, help="Comma-separated arm names, e.g. VIPP,Control.")
+@click.option("--timepoints", required=True, help="Comma-separated time points in order.")
+@click.option("--scheme", "scheme_key", required=True, help="Rating scheme key (file in rating_schemes/).")
+@click.option("--segment-seconds", type=float, default=None, help="Fixed segment length; omit for whole films.")
+@click.option("--title", default=None)
+@click.option("--as", "as_user", default=None, help="Acting researcher (for the audit log).")
+def study_create(key: str, arms: str, timepoints: str, scheme_key: str, segment_seconds: float | None, title: str | None, as_user: str | None) -> None:
+    """Create a study."""
+    s = _settings()
+    with unit_of_work(s) as session:
+        info = studies.create_study(
+            session, _actor(session, as_user), s, key, arms=arms, timepoints=timepoints,
+            scheme_key=scheme_key, segment_seconds=segment_seconds, title=title,
+        )
+    click.echo(f"Created study {info.key}: arms {', '.join(info.arms)}; time points {', '.join(info.timepoints)}; scheme {info.scheme_key} v{info.scheme_version}.")
+
+
+@main.group("participants")
+def participants_group() -> None:
+    """Participants and allocation."""
+
+
+@participants_group.command("import")
+@click.option("--study", "study_key", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None)
+def participants_import(study_key: str, file: Path, as_user: str | None) -> None:
+    """Import participants from CSV (columns participant, arm; optional per_protocol, clinician, covariates)."""
+    with unit_of_work(_settings()) as session:
+        res = studies.import_participants(session, _actor(session, as_user), study_key, file.read_bytes())
+    click.echo(f"{res.created} added, {res.updated} updated.")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--study", "study_key", required=True)
+@click.option("--participant", default=None, help="Participant of the given film(s).")
+@click.option("--timepoint", default=None, help="Time point of the given film(s).")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV: file, participant, timepoint[, purpose, session]; paths relative to the manifest.")
+@click.option("--pattern", default=None, help="Regex with named groups participant and timepoint, matched on file names.")
+@click.option("--purpose", type=click.Choice(["assessment", "intervention"]), default="assessment", show_default=True)
+@click.option("--as", "as_user", default=None)
+def ingest(paths: tuple[Path, ...], study_key: str, participant: str | None, timepoint: str | None,
+           manifest: Path | None, pattern: str | None, purpose: str, as_user: str | None) -> None:
+    """Ingest films (files or folders) into a study."""
+    if manifest:
+        items = recordings.items_from_manifest(manifest.read_bytes(), manifest.parent)
+    else:
+        files = recordings.expand_paths(paths)
+        if pattern:
+            items = recordings.items_from_pattern(files, pattern, purpose)
+        elif participant:
+            items = [recordings.IngestItem(f, participant, timepoint, purpose) for f in files]
+        else:
+            raise click.UsageError("Say whose films these are: --participant/--timepoint, --manifest or --pattern.")
+    s = _settings()
+    with unit_of_work(s) as session, click.progressbar(length=1000, label="Ingesting") as bar:
+        done = [0]
+
+        def progress(frac: float, _msg: str) -> None:
+            step = int(frac * 1000) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        outcomes = recordings.ingest(session, _actor(session, as_user), s, study_key, items, progress)
+    for o in outcomes:
+        extra = f" — {o.reason}" if o.reason else ""
+        click.echo(f"{o.status:<9} {o.original_name} {o.blind_code or ''}{extra}")
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@main.command("recordings")
+@click.option("--study", "study_key", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per recording).")
+def recordings_cmd(study_key: str, as_json: bool) -> None:
+    """List a study's recordings with status, refusal reason and proxy details."""
+    with unit_of_work(_settings()) as session:
+        recs = recordings.list_recordings(session, _actor(session, None), study_key)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in recs], indent=2))
+        return
+    for r in recs:
+        click.echo(f"{r.blind_code}  {r.status:<7} {r.original_name}  {r.participant or ''} {r.timepoint or ''}  {r.reason or ''}")
+
+
+@main.command()
+@click.option("--study", "study_key", required=True)
+@click.option("--rater", "raters", multiple=True, required=True, help="Rater username (repeat for several).")
+@click.option("--mode", type=click.Choice(["split", "all"]), default="split", show_default=True,
+              help="split: each segment to one rater; all: every rater gets every segment.")
+@click.option("--film", "films", multiple=True, help="Only segments of these film codes (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed of the queue order (recorded).")
+@click.option("--as", "as_user", default=None)
+def assign(study_key: str, raters: tuple[str, ...], mode: str, films: tuple[str, ...], seed: int | None, as_user: str | None) -> None:
+    """Assign segments to raters."""
+    with unit_of_work(_settings()) as session:
+        actor = _actor(session, as_user)
+        ids = None
+        if films:
+            segs = assignments.assignable_segments(session, actor, study_key)
+            ids = [s.segment_id for s in segs if s.blind_code in set(films)]
+        res = assignments.assign_segments(session, actor, study_key, list(raters), segment_ids=ids, mode=mode, seed=seed)
+    click.echo(f"{res.created} assignment(s) made with seed {res.seed}; {res.already_assigned} already assigned.")
+    for name, n in res.per_rater.items():
+        click.echo(f"  {name}: +{n}")
+
+
+@main.command("export")
+@click.option("--study", "study_key", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
+@click.option("--as", "as_user", default=None)
+def export_cmd(study_key: str, fmt: str, out: Path | None, as_user: str | None) -> None:
+    """Export all ratings of a study (tidy CSV, one row per rating)."""
+    with unit_of_work(_settings()) as session:
+        text = exports.ratings_csv(session, _actor(session, as_user), study_key)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+try:
+    from annotate.cli_stats import stats as _stats_group
+except ImportError:  # the statistics commands are optional while being built
+    _stats_group = None
+if _stats_group is not None:
+    main.add_command(_stats_group)

@@ -1,0 +1,47 @@
+"""Exceptions raised by services; every message tells the user what to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out; the message is shown to the user."""
+
+
+class PermissionDenied(ServiceError):
+    """The acting user's role or assignments do not allow this."""
+
+
+class NotFound(ServiceError):
+    """A named study, user, recording or assignment does not exist."""
+
+
+class ConflictError(ServiceError):
+    """The data changed since it was read (another tab or user saved first)."""
+
+
+class ReasonRequired(ServiceError):
+    """Changing finished or frozen work needs a reason for the history."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based data row number as a spreadsheet shows it (header = row 1)
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+class ImportRejected(ServiceError):
+    """An all-or-nothing import found bad rows; nothing was written."""
+
+    def __init__(self, what: str, errors: list[RowError]):
+        self.errors = errors
+        shown = "\n".join(f"  - {e}" for e in errors[:50])
+        more = f"\n  … and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(
+            f"{what}: {len(errors)} problem(s), nothing was imported. Fix these rows and "
+            f"import the file again:\n{shown}{more}"
+        )

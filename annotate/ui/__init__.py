@@ -1,0 +1,1 @@
+"""Streamlit pages and the player component: the only code that imports streamlit."""

@@ -1,0 +1,66 @@
+"""What every page needs: settings, the logged-in actor, a database session, error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from annotate.config import Settings, get_settings
+from annotate.services import users
+from annotate.services.actor import Actor
+from annotate.services.errors import ServiceError
+from annotate.services.session import unit_of_work
+
+COOKIE = "annotate_session"
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@contextmanager
+def db() -> Iterator[Session]:
+    with unit_of_work(settings()) as session:
+        yield session
+
+
+def session_token() -> str | None:
+    """The login token: the cookie set by /api/login, or one a test placed in session state."""
+    token = st.context.cookies.get(COOKIE) if st.context.cookies else None
+    return token or st.session_state.get("auth_token")
+
+
+def current_actor() -> Actor | None:
+    with db() as session:
+        return users.resolve_session(session, session_token())
+
+
+def call(fn: Callable[..., T], *args, **kwargs) -> T | None:
+    """Run a service in its own unit of work; show a service error to the user instead of a traceback."""
+    try:
+        with db() as session:
+            return fn(session, *args, **kwargs)
+    except ServiceError as exc:
+        st.error(str(exc))
+        return None
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Show a message after the next rerun (callbacks run before the page is drawn)."""
+    st.session_state.setdefault("_flash", []).append((kind, message))
+
+
+def show_flashes() -> None:
+    for kind, message in st.session_state.pop("_flash", []):
+        getattr(st, kind)(message)
+
+
+def fmt_time(seconds: float) -> str:
+    """mm:ss for times shown to people."""
+    seconds = max(0.0, float(seconds))
+    return f"{int(seconds // 60):d}:{int(seconds % 60):02d}"

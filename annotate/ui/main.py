@@ -1,0 +1,37 @@
+"""Entry script run by st.App: resolves the login and shows the pages of the user's role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from annotate.ui import common
+
+st.set_page_config(page_title="annotate", page_icon="🎞️", layout="wide")
+
+actor = common.current_actor()
+if actor is None:
+    st.title("annotate")
+    st.info("You are not logged in, or your session has expired.")
+    st.markdown('<a href="/api/login" target="_self">Log in</a>', unsafe_allow_html=True)
+    st.stop()
+
+from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_researcher  # noqa: E402
+
+PAGES = {
+    "rater": [st.Page(pages_rater.rate_page, title="Rate", icon="🎯", url_path="rate")],
+    "clinician": [st.Page(pages_clinician.caseload_page, title="My families", icon="🏠", url_path="families")],
+    "researcher": [
+        st.Page(pages_researcher.studies_page, title="Studies", icon="📋", url_path="studies"),
+        st.Page(pages_researcher.films_page, title="Films", icon="🎞️", url_path="films"),
+        st.Page(pages_researcher.assign_page, title="Assign", icon="🗂️", url_path="assign"),
+        st.Page(pages_researcher.export_page, title="Export", icon="⬇️", url_path="export"),
+    ],
+}
+PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon="👤", url_path="users")]
+
+with st.sidebar:
+    st.markdown(f"**{actor.display_name}**  \n{actor.role}")
+    st.markdown('<a href="/api/logout" target="_self">Log out</a>', unsafe_allow_html=True)
+
+st.session_state["actor"] = actor
+st.navigation(PAGES[actor.role]).run()

@@ -1,0 +1,205 @@
+"""Researcher pages: studies, films, assignments, exports. Thin: widgets -> one service -> render."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from annotate.schemes import load_schemes_dir
+from annotate.services import assignments, exports, recordings, studies, users
+from annotate.services.errors import ServiceError
+from annotate.ui import common
+
+
+def _actor():
+    return st.session_state["actor"]
+
+
+def _pick_study(label: str = "Study") -> str | None:
+    infos = common.call(studies.list_studies, _actor()) or []
+    if not infos:
+        st.info("No study yet: create one on the Studies page.")
+        return None
+    keys = [i.key for i in infos]
+    current = st.session_state.get("study_key")
+    return st.selectbox(
+        label, keys, index=keys.index(current) if current in keys else 0, key="study_key",
+        format_func=lambda k: next(f"{i.key} — {i.title}" for i in infos if i.key == k),
+    )
+
+
+def studies_page() -> None:
+    st.title("Studies")
+    common.show_flashes()
+    infos = common.call(studies.list_studies, _actor()) or []
+    if infos:
+        df = pd.DataFrame([asdict(i) for i in infos])
+        df["arms"] = df["arms"].map(", ".join)
+        df["timepoints"] = df["timepoints"].map(", ".join)
+        st.dataframe(df, hide_index=True, width="stretch")
+    with st.expander("Create a study", expanded=not infos):
+        available = load_schemes_dir(common.settings().schemes_dir)
+        with st.form("create_study"):
+            key = st.text_input("Key (short, no spaces)", placeholder="VIPP-PMH")
+            title = st.text_input("Title", placeholder="VIPP-PMH feasibility trial")
+            arms = st.text_input("Arms (comma-separated)", placeholder="VIPP, Usual care")
+            tps = st.text_input("Time points (comma-separated, in order)", placeholder="baseline, month5, month8")
+            scheme = st.selectbox(
+                "Rating scheme", sorted(available), format_func=lambda k: f"{available[k][0].title} ({k} v{available[k][0].version})"
+            )
+            whole = st.checkbox("Rate whole films (no fixed-length segments)")
+            seconds = st.number_input("Segment length (seconds)", min_value=5.0, value=300.0, step=30.0)
+            if st.form_submit_button("Create study", type="primary"):
+                made = common.call(
+                    studies.create_study, _actor(), common.settings(), key, arms=arms, timepoints=tps,
+                    scheme_key=scheme, segment_seconds=None if whole else seconds, title=title or None,
+                )
+                if made:
+                    common.flash(f"Study {made.key} created.")
+                    st.rerun()
+    st.subheader("Import participants and allocation")
+    st.caption(
+        "CSV with columns **participant**, **arm**; optional **per_protocol** (yes/no), **clinician** "
+        "(username, for the clinician's caseload) and any covariate columns. All rows are checked first: "
+        "if one is wrong, nothing is imported."
+    )
+    key = _pick_study()
+    upload = st.file_uploader("Participants CSV", type=["csv", "txt"], key="participants_csv")
+    if key and upload is not None and st.button("Import participants"):
+        result = common.call(studies.import_participants, _actor(), key, upload.getvalue())
+        if result:
+            st.success(f"{result.created} participant(s) added, {result.updated} updated.")
+
+
+def _ingest(key: str, items: list[recordings.IngestItem]) -> None:
+    bar = st.progress(0.0, text="Starting…")
+    outcomes = common.call(
+        recordings.ingest, _actor(), common.settings(), key, items,
+        lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
+    )
+    if outcomes is None:
+        return
+    ok = sum(o.status == "ready" for o in outcomes)
+    st.success(f"{ok} of {len(outcomes)} film(s) ready.")
+    bad = [o for o in outcomes if o.status != "ready"]
+    if bad:
+        st.warning("Some films were not added:")
+        st.dataframe(pd.DataFrame([asdict(o) for o in bad]), hide_index=True, width="stretch")
+
+
+def films_page() -> None:
+    st.title("Films")
+    key = _pick_study()
+    if not key:
+        return
+    info = common.call(studies.study_info, _actor(), key)
+    tab_status, tab_folder, tab_upload = st.tabs(["Status", "Ingest from a server folder", "Upload films"])
+    with tab_status:
+        recs = common.call(recordings.list_recordings, _actor(), key) or []
+        if not recs:
+            st.info("No films yet.")
+        else:
+            df = pd.DataFrame([asdict(r) for r in recs])
+            st.caption(f"{sum(r.status == 'ready' for r in recs)} ready, {sum(r.status == 'failed' for r in recs)} refused.")
+            st.dataframe(df, hide_index=True, width="stretch")
+    with tab_folder:
+        st.caption(
+            "Films stay where they are; each is checked, copied into the media store under a random "
+            "name and converted to a browser copy. Participant and time point come from a manifest "
+            "CSV (columns file, participant, timepoint; optional purpose, session) or from the file names."
+        )
+        folder = st.text_input("Folder or file on the server", key="ingest_folder")
+        how = st.radio("Participant and time point from", ["manifest CSV", "file-name pattern"], horizontal=True)
+        manifest = pattern = None
+        if how == "manifest CSV":
+            manifest = st.file_uploader("Manifest CSV", type=["csv"], key="ingest_manifest")
+        else:
+            pattern = st.text_input("Pattern", value=r"(?P<participant>[A-Za-z0-9]+)_(?P<timepoint>[A-Za-z0-9]+)")
+        if st.button("Ingest", type="primary", disabled=not folder):
+            try:
+                if manifest is not None:
+                    items = recordings.items_from_manifest(manifest.getvalue(), Path(folder))
+                else:
+                    items = recordings.items_from_pattern(recordings.expand_paths([folder]), pattern or "")
+            except ServiceError as exc:
+                st.error(str(exc))
+            else:
+                _ingest(key, items)
+    with tab_upload:
+        st.caption("For a few films at a time. Large films are better ingested from a server folder.")
+        parts = common.call(studies.participant_ids, _actor(), key) or []
+        with st.form("upload_films"):
+            files = st.file_uploader("Films", accept_multiple_files=True, type=sorted(s.lstrip(".") for s in recordings.VIDEO_SUFFIXES))
+            c1, c2, c3 = st.columns(3)
+            participant = c1.selectbox("Participant", parts)
+            purpose = c3.selectbox("Purpose", ["assessment", "intervention"])
+            timepoint = c2.selectbox("Time point", info.timepoints if info else [])
+            if st.form_submit_button("Upload and ingest", type="primary") and files:
+                with tempfile.TemporaryDirectory() as tmp:
+                    items = []
+                    for f in files:
+                        path = Path(tmp) / Path(f.name).name
+                        path.write_bytes(f.getvalue())
+                        items.append(recordings.IngestItem(path, participant, timepoint if purpose == "assessment" else None, purpose))
+                    _ingest(key, items)
+
+
+def assign_page() -> None:
+    st.title("Assign segments to raters")
+    common.show_flashes()
+    key = _pick_study()
+    if not key:
+        return
+    segs = common.call(assignments.assignable_segments, _actor(), key) or []
+    raters = common.call(users.list_users, _actor(), "rater") or []
+    if not segs:
+        st.info("No ready assessment films in this study yet.")
+        return
+    n_un = sum(s.n_assigned == 0 for s in segs)
+    st.caption(f"{len(segs)} segments in ready assessment films; {n_un} not assigned to anyone yet.")
+    names = [r.username for r in raters]
+    chosen = st.multiselect("Raters", names, default=names[:1])
+    mode = st.radio(
+        "How", ["split", "all"], horizontal=True,
+        format_func=lambda m: "Share the segments out (each segment one rater)" if m == "split" else "Every chosen rater rates every segment",
+    )
+    subset = st.radio("Which segments", ["all", "chosen films"], horizontal=True)
+    ids = None
+    if subset == "chosen films":
+        codes = sorted({s.blind_code for s in segs})
+        picked = st.multiselect("Films", codes)
+        ids = [s.segment_id for s in segs if s.blind_code in picked]
+    seed = st.number_input("Seed (empty = random; recorded in the audit log)", value=None, step=1, min_value=0)
+    if st.button("Assign", type="primary", disabled=not chosen):
+        res = common.call(
+            assignments.assign_segments, _actor(), key, chosen, segment_ids=ids, mode=mode,
+            seed=None if seed is None else int(seed),
+        )
+        if res:
+            st.success(f"{res.created} assignment(s) made (seed {res.seed}); {res.already_assigned} already assigned.")
+            st.dataframe(pd.DataFrame({"rater": list(res.per_rater), "new items": list(res.per_rater.values())}), hide_index=True)
+    with st.expander("Segments"):
+        st.dataframe(pd.DataFrame([asdict(s) for s in segs]), hide_index=True, width="stretch")
+
+
+def export_page() -> None:
+    st.title("Export")
+    key = _pick_study()
+    if not key:
+        return
+    st.caption(
+        "One row per rating with study, participant, arm, time point, film code, segment times, rater, "
+        "dimension, value, note and timestamps. Cells that begin with = + - @ are neutralised. Each download is audited."
+    )
+
+    def make_csv() -> bytes:
+        with common.db() as s:
+            return exports.ratings_csv(s, _actor(), key).encode("utf-8")
+
+    st.download_button(
+        "Download ratings (CSV)", data=make_csv, file_name=f"{key}_ratings.csv", mime="text/csv", type="primary"
+    )

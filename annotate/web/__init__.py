@@ -1,0 +1,1 @@
+"""Starlette routes mounted into the Streamlit app: media streaming and login/logout."""
