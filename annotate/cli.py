@@ -120,6 +120,7 @@ def serve(port: int, address: str) -> None:
         sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
         "--server.address", address, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "minimal",
     ]
     click.echo(f"annotate on http://{address}:{port}")
     raise SystemExit(subprocess.call(cmd, env=os.environ.copy()))

@@ -236,8 +236,11 @@ class _GridPlacer:
     def finish(self, end_s: float) -> list[tuple[object, range]]:
         if self.pending is None:
             return []
-        end_slot = max(self.pending_slot + 1, round(end_s * self.fps))
-        emitted = [(self.pending, range(self.pending_slot, end_slot))]
+        end_slot = round(end_s * self.fps)
+        if self.pending_slot >= end_slot and self.pending_slot > 0:
+            emitted = []  # the last frame's slot lies at or past the end of the video
+        else:
+            emitted = [(self.pending, range(self.pending_slot, max(end_slot, self.pending_slot + 1)))]
         self.pending = None
         return emitted
 

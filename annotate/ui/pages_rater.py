@@ -57,7 +57,7 @@ def _mark_done(aid: int, next_aid: int | None) -> None:
 
 
 def _item_label(item: rating.QueueItem) -> str:
-    mark = "✓" if item.status == "done" else ("…" if item.status == "in_progress" else "·")
+    mark = {"done": "✓", "in_progress": "◐"}.get(item.status, "○")
     return (
         f"{mark} {item.position}. Film {item.blind_code} · segment {item.segment_index}/{item.n_segments} "
         f"({common.fmt_time(item.start_s)}–{common.fmt_time(item.end_s)})"
@@ -86,17 +86,17 @@ def rate_page() -> None:
     nav = st.columns([1, 6, 1], vertical_alignment="bottom")
     nav[0].button("← Previous", disabled=pos == 0, on_click=_select, args=(ids[max(pos - 1, 0)],), width="stretch")
     by_id = {i.assignment_id: i for i in queue.items}
+    st.session_state["queue_pick"] = aid
     nav[1].selectbox(
-        "Segment", ids, index=pos, format_func=lambda a: _item_label(by_id[a]), key="queue_pick",
+        "Segment", ids, format_func=lambda a: _item_label(by_id[a]), key="queue_pick",
         on_change=lambda: _select(st.session_state["queue_pick"]), label_visibility="collapsed",
     )
     nav[2].button("Next →", disabled=pos == len(ids) - 1, on_click=_select, args=(ids[min(pos + 1, len(ids) - 1)],), width="stretch")
-    st.session_state["queue_pick"] = aid
 
     item = common.call(rating.open_item, actor, common.settings(), aid)
     if item is None:
         return
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([5, 4], gap="large")
     with left:
         segment_player(
             src=item.media_url, start_s=item.start_s, end_s=item.end_s, fps=item.fps,
@@ -110,7 +110,7 @@ def rate_page() -> None:
 def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
     aid = item.assignment_id
     done = item.status == "done"
-    st.subheader(item.scheme.title)
+    st.markdown(f"**{item.scheme.title}**")
     if not item.editable:
         st.warning("This study is locked: scores can no longer be changed.")
     reason_ok = True
@@ -131,6 +131,7 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
             on_change=_save_score,
             args=(aid, dim.name),
             disabled=disabled,
+            width="stretch",
         )
         anchors = sorted(dim.anchors, key=lambda a: -a.value)
         st.markdown(
