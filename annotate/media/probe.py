@@ -418,30 +418,42 @@ def _check_end_decodes(
     target = max(start_time_s, last_frame_time - _END_PROBE_SECONDS)
     # Tolerate a missing final second: timestamps of phone films are ragged at the end.
     needed = max(start_time_s, last_frame_time - max(1.0, 0.02 * duration_s))
-    latest = None
+    # Data near the end must exist. Packets prove it even when they cannot be decoded
+    # without an earlier keyframe (e.g. MPEG-TS with one keyframe, where seeking
+    # lands between keyframes); decoded pictures prove it for everything else.
+    latest_frame = latest_packet = None
+    decoded = packets = 0
     try:
         container.seek(int(target / video.time_base), stream=video, backward=True)
-        decoded = 0
         for packet in container.demux(video):
+            if packet.size == 0:
+                continue  # end-of-stream flush marker
+            packets += 1
+            if packet.pts is not None:
+                packet_end = float((packet.pts + (packet.duration or 0)) * video.time_base)
+                latest_packet = packet_end if latest_packet is None else max(latest_packet, packet_end)
             for frame in packet.decode():
                 decoded += 1
                 if frame.time is not None:
-                    latest = frame.time if latest is None else max(latest, frame.time)
-            if decoded >= _END_FRAME_BUDGET or (latest is not None and latest >= needed):
+                    latest_frame = frame.time if latest_frame is None else max(latest_frame, frame.time)
+            if (decoded >= _END_FRAME_BUDGET or packets >= 4 * _END_FRAME_BUDGET
+                    or (latest_frame is not None and latest_frame >= needed)):
                 break
     except av.error.FFmpegError as exc:
-        if latest is None:
+        if latest_frame is None and latest_packet is None:
             raise _truncated(film, f"the end of the video cannot be read ({exc})") from exc
-    if latest is None:
+    reached = max(t for t in (latest_frame, latest_packet, start_time_s) if t is not None)
+    if reached >= needed or decoded >= _END_FRAME_BUDGET or packets >= 4 * _END_FRAME_BUDGET:
+        return
+    if latest_frame is None and latest_packet is None:
         raise _truncated(
-            film, f"no picture can be decoded near the stated end ({duration_s:.1f} s)"
+            film, f"no video data can be read near the stated end ({duration_s:.1f} s)"
         )
-    if latest < needed and decoded < _END_FRAME_BUDGET:
-        raise _truncated(
-            film,
-            f"the video stops at {latest - start_time_s:.1f} s although the file "
-            f"says it lasts {duration_s:.1f} s",
-        )
+    raise _truncated(
+        film,
+        f"the video stops at {reached - start_time_s:.1f} s although the file "
+        f"says it lasts {duration_s:.1f} s",
+    )
 
 
 def _check_index_within_file(film: Path, container: InputContainer) -> None:

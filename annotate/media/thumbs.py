@@ -136,14 +136,24 @@ def _decode_at(container, info: ProbeResult, times: list[float]) -> list[np.ndar
     pictures = []
     for t in times:
         wanted = info.start_time_s + t - _TIME_TOLERANCE_S
-        container.seek(max(0, int(wanted / stream.time_base)), stream=stream, backward=True)
-        chosen = None
-        for frame in container.decode(stream):
-            chosen = frame
-            if frame.time is not None and frame.time >= wanted:
-                break
+        chosen = _decode_from(container, stream, wanted, max(0, int(wanted / stream.time_base)))
+        if chosen is None:
+            # Formats without an index (e.g. MPEG-TS) may seek past the last keyframe
+            # before ``wanted``; decoding then yields nothing, so read from the start.
+            chosen = _decode_from(container, stream, wanted, 0)
         if chosen is None:
             raise MediaError(f"No picture could be decoded at {t:.3f} s in '{container.name}'.")
         picture = chosen.to_ndarray(format="rgb24")
         pictures.append(np.ascontiguousarray(np.rot90(picture, k=turns)) if turns else picture)
     return pictures
+
+
+def _decode_from(container, stream, wanted: float, seek_pts: int):
+    """Seek to ``seek_pts`` and decode up to the first frame at or after ``wanted``."""
+    container.seek(seek_pts, stream=stream, backward=True)
+    chosen = None
+    for frame in container.decode(stream):
+        chosen = frame
+        if frame.time is not None and frame.time >= wanted:
+            break
+    return chosen

@@ -116,3 +116,13 @@ def test_committed_sample_films_probe():
         r = probe(SAMPLE_MEDIA / row["file"])
         assert (r.width, r.height, r.video_codec, r.has_audio) == (320, 240, "h264", True)
         assert 20 <= r.duration_s <= 40.1
+
+
+def test_mpegts_with_one_keyframe_is_not_mistaken_for_truncated(films, ffmpeg, tmp_path):
+    # No index and a single keyframe: seeking near the end lands between keyframes.
+    ts = tmp_path / "film.ts"
+    done = ffmpeg("-i", str(films["plain"]), "-c", "copy", str(ts))
+    assert done.returncode == 0, done.stderr
+    r = probe(ts)
+    assert r.container == "mpegts" and r.start_time_s > 0
+    assert r.duration_s == pytest.approx(SECONDS, abs=0.1)

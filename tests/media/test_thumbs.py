@@ -63,3 +63,11 @@ def test_frame_at_unreadable(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(UnreadableMediaError, match="empty"):
         frame_at(empty, 0.0)
+
+
+def test_frame_at_in_mpegts_with_one_keyframe(films, ffmpeg, tmp_path):
+    ts = tmp_path / "film.ts"
+    assert ffmpeg("-i", str(films["plain"]), "-c", "copy", str(ts)).returncode == 0
+    from_ts = frame_at(ts, 1.5).astype(int)
+    from_mp4 = frame_at(films["plain"], 1.5).astype(int)
+    assert np.abs(from_ts - from_mp4).mean() < 1

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from annotate.db.models import Base
+import annotate.db.models_calibration  # noqa: F401  (registers the calibration tables)
 
 config = context.config
 target_metadata = Base.metadata

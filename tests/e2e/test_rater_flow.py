@@ -1,0 +1,75 @@
+"""A rater in Debian's Chromium: log in, play a segment, score it, reload, the score is still there;
+and nothing the rater's browser receives names an arm, a time point or a participant."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+ARMS = ["VIPP", "Usual care"]
+TIMEPOINTS = ["baseline", "month5"]
+PARTICIPANTS = [f"F0{i}" for i in range(1, 7)]
+FILE_NAMES = ["film_0", "film_1", "manifest"]
+
+
+def score_button(page, value: str):
+    return page.locator('[data-testid="stButtonGroup"] button').filter(has_text=re.compile(rf"^{value}$"))
+
+
+def test_rater_plays_scores_and_score_survives_reload(demo_server, browser_context):
+    page = browser_context.new_page()
+    login(page, demo_server, "rater1", "demo-rater1")
+    video = page.locator("video.sp-video")
+    video.wait_for(state="attached", timeout=30_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=stBidiComponentIsolated]')"
+        "?.shadowRoot?.querySelector('video'); return v && v.videoWidth > 0; }",
+        timeout=30_000,
+    )
+    start = video.evaluate("v => v.currentTime")
+    page.locator("button.sp-play").click()
+    page.wait_for_timeout(1500)
+    now = video.evaluate("v => v.currentTime")
+    assert now > start + 0.5, (start, now)
+    assert video.evaluate("v => v.videoWidth") > 0
+
+    score_button(page, "6").click()
+    page.get_by_text("Saved").wait_for(timeout=15_000)
+    page.reload()
+    page.locator("video.sp-video").wait_for(state="attached", timeout=30_000)
+    active = score_button(page, "6")
+    active.wait_for(timeout=15_000)
+    assert active.get_attribute("aria-checked") == "true"
+    page.screenshot(path="/tmp/e2e_rater_after_reload.png")
+
+
+def test_rater_receives_no_allocation(demo_server, browser_context):
+    page = browser_context.new_page()
+    frames: list[bytes] = []
+    urls: list[str] = []
+    headers: list[str] = []
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()))
+
+    page.on("websocket", on_ws)
+    page.on("request", lambda r: urls.append(r.url))
+    page.on("response", lambda r: headers.append(repr(r.headers)) if "/api/media/" in r.url else None)
+    login(page, demo_server, "rater1", "demo-rater1")
+    page.locator("video.sp-video").wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(2000)
+    # Walk the queue: open the next item too, so more than one film's data is seen.
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_timeout(2500)
+    received = b"\n".join(frames).decode("latin-1")
+    text = page.locator("body").inner_text()
+    blob = "\n".join([received, text, "\n".join(urls), "\n".join(headers)])
+    assert frames and "/api/media/" in "\n".join(urls)
+    for word in ARMS + TIMEPOINTS + PARTICIPANTS + FILE_NAMES:
+        hits = [m.start() for m in re.finditer(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", blob, re.I)]
+        assert not hits, f"{word!r} reached the rater's browser: …{blob[max(hits[0]-80,0):hits[0]+80]!r}…"
