@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from annotate.cli_stats import stats as stats_group
 from annotate.config import REPO_ROOT, Settings, get_settings
 from annotate.services import assignments, demo, exports, recordings, studies, users
 from annotate.services.actor import Actor
@@ -284,9 +285,4 @@ def export_cmd(study_key: str, fmt: str, out: Path | None, as_user: str | None) 
         click.echo(text, nl=False)
 
 
-try:
-    from annotate.cli_stats import stats as _stats_group
-except ImportError:  # the statistics commands are optional while being built
-    _stats_group = None
-if _stats_group is not None:
-    main.add_command(_stats_group)
+main.add_command(stats_group)

@@ -107,3 +107,93 @@ def reliability(file, unit_col, rater_col, score_col, categories, level, n_resam
         click.echo(json.dumps(out, allow_nan=False))
     else:
         click.echo(_text_report(out))
+
+
+def _arms_text_report(out: dict) -> str:
+    lines = [f"{'arm':<14}{'time point':<14}{'n':>4}{'mean':>9}{'SD':>9}{'median':>9}{'IQR':>18}{'range':>16}"]
+    for d in out["descriptives"]:
+        iqr = f"[{_fmt(d['q1'])}, {_fmt(d['q3'])}]"
+        span = f"[{_fmt(d['min'])}, {_fmt(d['max'])}]"
+        lines.append(
+            f"{d['arm']:<14}{d['timepoint']:<14}{d['n']:>4}{_fmt(d['mean']):>9}{_fmt(d['sd']):>9}"
+            f"{_fmt(d['median']):>9}{iqr:>18}{span:>16}"
+        )
+
+    def estimate(block: dict | None) -> str:
+        if block is None:
+            return "n/a"
+        low, high = block["ci95"]
+        p = f", p {block['p']:.2g}" if block.get("p") is not None else ""
+        return f"{_fmt(block['value'])} [{_fmt(low)}, {_fmt(high)}]{p}"
+
+    for c in out["comparisons"]:
+        lines += [
+            "",
+            f"{c['timepoint']}: {c['treatment']} (n {c['n_treatment']}) - {c['control']} (n {c['n_control']})",
+            f"  mean difference (Welch 95% CI)  {estimate(c['mean_difference'])}",
+            f"  ANCOVA adjusted difference      {estimate(c['ancova'])}"
+            + (f", n {c['ancova']['n']}" if c["ancova"] else " (no baseline)"),
+            f"  Hedges' g                       {estimate(c['hedges_g'])}",
+        ]
+        t = c["threshold"]
+        if t is not None:
+            lines += [
+                f"  score >= {_fmt(t['value'])}: {t['treatment_events']}/{t['treatment_n']} vs "
+                f"{t['control_events']}/{t['control_n']}",
+                f"  risk ratio (Katz)               {estimate(t['risk_ratio'])}",
+                f"  risk difference (Newcombe)      {estimate(t['risk_difference'])}",
+            ]
+    if out["within_arm"]:
+        lines += ["", "within arm (paired)"]
+        for w in out["within_arm"]:
+            lines.append(
+                f"  {w['arm']}: {w['from']} -> {w['to']}, {w['n_pairs']} pairs, change "
+                f"{_fmt(w['mean_change'])} [{_fmt(w['ci95'][0])}, {_fmt(w['ci95'][1])}], "
+                f"p {_fmt(w['p'])}, d_z {_fmt(w['cohens_dz'])}"
+            )
+    return "\n".join(lines)
+
+
+@stats.command(name="arms")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--participant", "participant_col", default="participant", show_default=True,
+              help="Column naming the participant (family).")
+@click.option("--arm", "arm_col", default="arm", show_default=True, help="Column naming the arm.")
+@click.option("--timepoint", "timepoint_col", default="timepoint", show_default=True,
+              help="Column naming the time point.")
+@click.option("--score", "score_col", default="score", show_default=True, help="Column with the score.")
+@click.option("--baseline", default=None,
+              help="Baseline time point. Default: a time point called 'baseline', else none.")
+@click.option("--treatment", default=None, help="Treatment arm. Default: the first arm in the file.")
+@click.option("--control", default=None, help="Control arm. Default: the second arm in the file.")
+@click.option("--threshold", type=float, default=None,
+              help="Scores >= X count as events (risk ratio and risk difference).")
+@click.option("--covariate", "covariates", multiple=True,
+              help="ANCOVA covariate column; repeat the option (or comma-separate) for several.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, treatment, control,
+         threshold, covariates, as_json):
+    """Per-arm outcome table of a long CSV (one row per participant and time point)."""
+    from annotate.services.arms_table import ArmsTableError, arms_summary_from_csv
+    from annotate.stats.effects import EffectsInputError
+
+    names = [name.strip() for value in covariates for name in value.split(",") if name.strip()]
+    try:
+        out = arms_summary_from_csv(
+            file,
+            participant=participant_col,
+            arm=arm_col,
+            timepoint=timepoint_col,
+            score=score_col,
+            baseline=baseline,
+            treatment=treatment,
+            control=control,
+            threshold=threshold,
+            covariates=names,
+        )
+    except (ArmsTableError, EffectsInputError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(out, allow_nan=False))
+    else:
+        click.echo(_arms_text_report(out))

@@ -23,9 +23,11 @@ What it does
 In both, each browser plays its film muted and seeks to 25 %, 50 % and 75 % over ``--seconds``.
 
 Measured: resident memory (RSS) of the server process and all its children, sampled every
-0.2 s with psutil: before any browser connects (idle), the peak from the first page load to
+0.2 s with psutil: before any browser connects (idle), once the three pages show their
+video and before playback (loaded: the app's own per-session cost, plus the films for
+st.video, which reads them when the page is built), the peak from the first page load to
 the end, and the mean over the last 3 s of a 6 s wait after playback stopped with the
-sessions still open. "Media MB" is what the three browsers received for media requests
+sessions still open (after). "Media MB" is what the three browsers received for media requests
 (Chrome DevTools Network events), "Played s" the seconds of film each browser actually played
 (sum of ``video.played``), so a run where a video failed to play shows up in the table.
 """
@@ -291,6 +293,7 @@ class Result:
     method: str
     mode: str
     idle_mb: float
+    loaded_mb: float
     peak_mb: float
     after_mb: float
     media_mb: float
@@ -308,6 +311,7 @@ def measure(method: str, server: Server, browser: Browser, open_pages, seconds: 
         try:
             viewers = [open_viewer(browser) for _ in range(N_FILMS)]
             open_pages(viewers)
+            t_loaded = time.monotonic()
             play_and_seek(viewers, seconds)
             _sleep_pumping(viewers, 6)
             t_end = time.monotonic()
@@ -315,10 +319,12 @@ def measure(method: str, server: Server, browser: Browser, open_pages, seconds: 
             for v in viewers:
                 v.context.close()
     after = sampler.between(t_end - 3, t_end)
+    loaded = sampler.between(t_loaded - 1, t_loaded)
     return Result(
         method=method,
         mode="/".join(sorted({v.mode for v in viewers})),
         idle_mb=sum(idle[-5:]) / len(idle[-5:]),
+        loaded_mb=sum(loaded) / len(loaded),
         peak_mb=max(sampler.between(t_open, t_end)),
         after_mb=sum(after) / len(after),
         media_mb=sum(v.bytes.total for v in viewers) / 1e6,
@@ -456,12 +462,12 @@ def main() -> int:
             browser.close()
 
     print(f"\nServer RSS (process tree) while 3 browsers play 3 different films of {sizes} MB")
-    header = (f"{'method':<18} {'mode':<17} {'idle MB':>8} {'peak MB':>8} {'after MB':>9} "
+    header = (f"{'method':<18} {'mode':<17} {'idle MB':>8} {'loaded MB':>10} {'peak MB':>8} {'after MB':>9} "
               f"{'media MB':>9}  played s (per browser)")
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.peak_mb:>8.0f} {r.after_mb:>9.0f} "
+        print(f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.loaded_mb:>10.0f} {r.peak_mb:>8.0f} {r.after_mb:>9.0f} "
               f"{r.media_mb:>9.0f}  {r.played_s}" + (f"  errors {r.errors}" if any(r.errors) else ""))
     route, stv = results
     print(f"\nst.video / route: peak {stv.peak_mb / route.peak_mb:.1f}x, after playback "

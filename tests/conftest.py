@@ -7,17 +7,36 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from annotate.config import Settings
 from annotate.db import make_engine, upgrade_database
 from annotate.db.engine import session_factory
+from annotate.db.models import Participant, Recording, Segment, Study
+from annotate.services import studies
 from annotate.services import users
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ANNOTATE_TEST_POSTGRES_URL")
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="ANNOTATE_TEST_POSTGRES_URL not set")])]
+
+
+def _worker_postgres_url(url: str) -> str:
+    """Each xdist worker gets its own database (test_gw0, …) so resets do not collide."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres(url: str) -> None:
@@ -31,7 +50,7 @@ def _reset_postgres(url: str) -> None:
 @pytest.fixture(params=BACKENDS)
 def settings(request, tmp_path: Path) -> Settings:
     if request.param == "postgres":
-        url = PG_URL
+        url = _worker_postgres_url(PG_URL)
         _reset_postgres(url)
     else:
         url = f"sqlite:///{tmp_path / 'annotate.db'}"
@@ -69,3 +88,49 @@ def people(session):
         made[name] = users.create_user(session, None, name, f"{name}-password", role)
     session.commit()
     return made
+
+
+@pytest.fixture
+def env(settings, monkeypatch):
+    """Point get_settings() (used by routes and pages) at the test database."""
+    monkeypatch.setenv("ANNOTATE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ANNOTATE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ANNOTATE_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("ANNOTATE_SCHEMES_DIR", str(settings.schemes_dir))
+    return settings
+
+
+@pytest.fixture
+def study(session, settings, people, tmp_path):
+    """Study T1 (NICHD scheme): 3 participants, 4 ready assessment films + 1 intervention film
+    (fake proxy bytes, no media work), 2 segments each."""
+    res = people["res"]
+    studies.create_study(
+        session, res, settings, "T1", arms="VIPP,Control", timepoints="baseline,month5",
+        scheme_key="nichd_sensitivity_intrusiveness", segment_seconds=60,
+    )
+    studies.import_participants(
+        session, res, "T1", "participant,arm,clinician\nP01,VIPP,clin\nP02,Control,\nP03,VIPP,\n"
+    )
+    st = session.scalar(select(Study).where(Study.key == "T1"))
+    pmap = {p.external_id: p for p in session.scalars(select(Participant))}
+    proxy = tmp_path / "proxy.mp4"
+    proxy.write_bytes(b"\x00" * 4096)
+    codes = []
+    for i, (pid, tp, purpose) in enumerate(
+        [("P01", 0, "assessment"), ("P01", 1, "assessment"), ("P02", 0, "assessment"), ("P03", 1, "assessment"), ("P01", None, "intervention")]
+    ):
+        rec = Recording(
+            study_id=st.id, participant_id=pmap[pid].id,
+            timepoint_id=st.timepoints[tp].id if tp is not None else None,
+            purpose=purpose, blind_code=f"CODE{i}", original_name=f"IMG_2024_{pid}.mov",
+            proxy_path=str(proxy), status="ready", duration_s=120.0, fps=25.0, width=640, height=480, has_audio=True,
+            session_no=1 if purpose == "intervention" else None,
+        )
+        session.add(rec)
+        session.flush()
+        for k in range(2):
+            session.add(Segment(recording_id=rec.id, index=k, start_s=60.0 * k, end_s=60.0 * (k + 1)))
+        codes.append(rec.blind_code)
+    session.commit()
+    return "T1"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.db.models import ROLES, LoginSession, User, utcnow
+
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import NotFound, PermissionDenied, ServiceError

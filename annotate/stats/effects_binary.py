@@ -64,7 +64,7 @@ def wilson_interval(events: int, n: int) -> WilsonInterval:
     --------
     >>> r = wilson_interval(56, 70)
     >>> round(r.p, 4), round(r.ci95_low, 4), round(r.ci95_high, 4)
-    (0.8, 0.6917, 0.8769)
+    (0.8, 0.6918, 0.877)
     """
     events, n = _events_of("the", events, n)
     p = events / n

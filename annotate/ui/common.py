@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
-from sqlalchemy.orm import Session
-
 from annotate.config import Settings, get_settings
 from annotate.services import users
 from annotate.services.actor import Actor
 from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 COOKIE = "annotate_session"
 T = TypeVar("T")
@@ -24,7 +25,7 @@ def settings() -> Settings:
 
 
 @contextmanager
-def db() -> Iterator[Session]:
+def db() -> Iterator["Session"]:
     with unit_of_work(settings()) as session:
         yield session
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from annotate.db.models import ROLES
+
 from annotate.services import users
 from annotate.ui import common
 
@@ -22,7 +22,7 @@ def users_page() -> None:
         c1, c2 = st.columns(2)
         username = c1.text_input("Username")
         display = c2.text_input("Display name")
-        role = c1.selectbox("Role", ROLES)
+        role = c1.selectbox("Role", users.ROLES)
         password = c2.text_input("Initial password (8+ characters)", type="password")
         if st.form_submit_button("Add user", type="primary"):
             made = common.call(users.create_user, st.session_state["actor"], username, password, role, display or None)

@@ -1,0 +1,555 @@
+"""Inter-rater reliability of a study's ratings, for researchers; never needs the allocation key.
+
+The ratings of one dimension are read as a long table (unit = blind segment label, rater =
+username, score, completion time), restricted to segments finished ("done") by two or more
+raters, and summarised by :func:`annotate.services.reliability_table.reliability_summary`
+on the dimension's full scale (every allowed value, used or not: unused points change
+weighted kappa and AC2). The level of measurement is interval (numeric rating scales).
+
+Nothing here reads participants, arms or time points: units are labelled by the film's blind
+code and the segment number, so a report can be shown to anyone allowed to see reliability.
+
+Reading of the ICC follows Koo & Li (2016), "A guideline of selecting and reporting
+intraclass correlation coefficients for reliability research", J Chiropr Med 15(2):155-163:
+below .50 poor, .50 to below .75 moderate, .75 to .90 good, above .90 excellent; they advise
+judging by the 95% confidence interval, so the band of each bound is reported too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotate.db.models import ASSIGNMENT_PURPOSES, Assignment, Rating, Recording, Segment, Study, User
+from annotate.db.models import Scheme as SchemeRow
+from annotate.schemes import Dimension, SchemeError
+from annotate.schemes import Scheme as SchemeModel
+from annotate.services.actor import Actor, require_role
+from annotate.services.errors import NotFound, ServiceError
+from annotate.services.reliability_table import reliability_summary
+from annotate.services.studies import get_study, scheme_model
+from annotate.stats.reliability import (
+    ReliabilityInputError,
+    bland_altman,
+    intraclass_correlations,
+    percent_agreement,
+    ratings_from_long,
+)
+
+RATING_COLUMNS = ["unit", "segment_id", "rater", "score", "rated_at", "purpose"]
+DEFAULT_PURPOSES = ("primary", "reliability")
+KOO_LI_BANDS = ("poor", "moderate", "good", "excellent")
+DRIFT_COLUMNS = [
+    "period", "start", "end", "n_segments", "exact", "within_1", "icc_a1", "icc_ci_low", "icc_ci_high",
+]
+
+
+@dataclass(frozen=True)
+class ReliabilityOptions:
+    """What a researcher can choose from for one study (for the page's widgets)."""
+
+    study_key: str
+    scheme_key: str
+    scheme_version: str
+    dimensions: tuple[tuple[str, str], ...]  # (name, label)
+    raters: tuple[str, ...]  # raters with done ratings in the study
+    first_done: dt.datetime | None
+    last_done: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class KooLiReading:
+    """ICC(2,1) = ICC(A,1) with its 95% CI and the Koo & Li (2016) band of each."""
+
+    value: float
+    ci95_low: float | None
+    ci95_high: float | None
+    band: str
+    band_low: str | None
+    band_high: str | None
+    form: str = "ICC(2,1)"
+    mcgraw_wong: str = "ICC(A,1)"
+
+    @property
+    def range_text(self) -> str:
+        """Koo & Li's recommended wording from the CI, e.g. ``"moderate to good"``."""
+        if self.band_low is None or self.band_high is None:
+            return self.band
+        return self.band_low if self.band_low == self.band_high else f"{self.band_low} to {self.band_high}"
+
+
+@dataclass(frozen=True, eq=False)
+class BlandAltmanData:
+    """Paired scores of two raters and their limits of agreement (difference = a - b)."""
+
+    rater_a: str
+    rater_b: str
+    pairs: pd.DataFrame  # unit, score_a, score_b, mean, difference
+    n_units: int
+    mean_difference: float
+    sd_difference: float
+    lower_limit: float
+    upper_limit: float
+    mean_difference_ci95: tuple[float, float]
+    lower_limit_ci95: tuple[float, float]
+    upper_limit_ci95: tuple[float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class PairConfusion:
+    """Counts of (score of rater_a, score of rater_b) over the full scale, plus pair agreement."""
+
+    rater_a: str
+    rater_b: str
+    n_units: int
+    counts: pd.DataFrame  # index: rater_a's score, columns: rater_b's score, every scale point
+    exact: float
+    within_1: float
+
+
+@dataclass(frozen=True, eq=False)
+class ReliabilityReport:
+    study_key: str
+    scheme_key: str
+    scheme_version: str
+    dimension: str
+    dimension_label: str
+    categories: tuple[float, ...]
+    level: str
+    raters: tuple[str, ...] | None
+    since: dt.datetime | None
+    until: dt.datetime | None
+    n_segments: int
+    summary: dict[str, Any]  # the same JSON dict as `annotate stats reliability --json`
+    koo_li: KooLiReading | None
+    bland_altman: BlandAltmanData | None
+    confusion: tuple[PairConfusion, ...]
+    drift: pd.DataFrame  # DRIFT_COLUMNS
+    ratings: pd.DataFrame = field(repr=False)  # RATING_COLUMNS
+
+
+def koo_li_band(value: float) -> str:
+    """Koo & Li (2016) band of an ICC value.
+
+    Examples
+    --------
+    >>> [koo_li_band(v) for v in (0.3, 0.5, 0.75, 0.9, 0.95)]
+    ['poor', 'moderate', 'good', 'good', 'excellent']
+    """
+    if not math.isfinite(value):
+        raise ValueError(f"an ICC must be a finite number, got {value}")
+    if value < 0.50:
+        return "poor"
+    if value < 0.75:
+        return "moderate"
+    if value <= 0.90:
+        return "good"
+    return "excellent"
+
+
+def koo_li_reading(icc: dict[str, Any] | None) -> KooLiReading | None:
+    """The reading of one ICC entry of the summary dict (None when the ICC is not computable).
+
+    Examples
+    --------
+    >>> r = koo_li_reading({"value": 0.82, "ci95": [0.61, 0.93]})
+    >>> r.band, r.band_low, r.band_high, r.range_text
+    ('good', 'moderate', 'excellent', 'moderate to excellent')
+    """
+    if icc is None or icc.get("value") is None:
+        return None
+    low, high = icc["ci95"]
+    return KooLiReading(
+        value=icc["value"],
+        ci95_low=low,
+        ci95_high=high,
+        band=koo_li_band(icc["value"]),
+        band_low=None if low is None else koo_li_band(low),
+        band_high=None if high is None else koo_li_band(high),
+    )
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _bound(value: dt.date | dt.datetime | None, *, end: bool) -> dt.datetime | None:
+    """A date means the whole day: ``since`` from its start, ``until`` to its end."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return _as_utc(value)
+    if isinstance(value, dt.date):
+        start = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+        return start + dt.timedelta(days=1) if end else start
+    raise ServiceError(f"A period bound must be a date or a date and time, not {value!r}.")
+
+
+def study_scheme(session: Session, study: Study, scheme_key: str | None = None) -> tuple[SchemeRow, SchemeModel]:
+    """The stored scheme of a study: its pinned scheme, or another one its assignments used."""
+    if scheme_key is None or scheme_key == study.scheme.key:
+        return study.scheme, scheme_model(study.scheme)
+    used = session.scalars(
+        select(SchemeRow)
+        .join(Assignment, Assignment.scheme_id == SchemeRow.id)
+        .where(Assignment.study_id == study.id, SchemeRow.key == scheme_key)
+        .order_by(SchemeRow.id.desc())
+    ).first()
+    if used is None:
+        raise NotFound(
+            f"Study {study.key} has no ratings on scheme {scheme_key!r}; its scheme is {study.scheme.key}."
+        )
+    return used, scheme_model(used)
+
+
+def pick_dimension(model: SchemeModel, name: str | None) -> Dimension:
+    names = [d.name for d in model.dimensions]
+    if name is None:
+        if len(names) == 1:
+            return model.dimensions[0]
+        raise ServiceError(f"Choose a dimension of {model.key}: {', '.join(names)}.")
+    try:
+        return model.dimension(name)
+    except (SchemeError, KeyError):
+        raise ServiceError(f"Scheme {model.key} has no dimension {name!r}; choose one of {', '.join(names)}.") from None
+
+
+def reliability_options(session: Session, actor: Actor, study_key: str) -> ReliabilityOptions:
+    """Dimensions, raters and the time span of done ratings of a study."""
+    require_role(actor, "researcher")
+    study = get_study(session, study_key)
+    model = scheme_model(study.scheme)
+    rows = session.execute(
+        select(User.username, Assignment.done_at)
+        .join(User, Assignment.rater_id == User.id)
+        .where(Assignment.study_id == study.id, Assignment.status == "done", Assignment.purpose.in_(DEFAULT_PURPOSES))
+    ).all()
+    times = [_as_utc(t) for _, t in rows if t is not None]
+    return ReliabilityOptions(
+        study_key=study.key,
+        scheme_key=study.scheme.key,
+        scheme_version=study.scheme.version,
+        dimensions=tuple((d.name, d.label) for d in model.dimensions),
+        raters=tuple(sorted({name for name, _ in rows})),
+        first_done=min(times) if times else None,
+        last_done=max(times) if times else None,
+    )
+
+
+def _check_raters(raters: Sequence[str] | None) -> tuple[str, str] | None:
+    if raters is None:
+        return None
+    pair = tuple(r.strip().lower() for r in raters)
+    if len(pair) != 2 or pair[0] == pair[1] or not all(pair):
+        raise ServiceError(f"Choose two different raters for a rater pair, not {list(raters)}.")
+    return pair  # type: ignore[return-value]
+
+
+def reliability_ratings(
+    session: Session,
+    actor: Actor,
+    study_key: str,
+    *,
+    dimension: str | None,
+    raters: tuple[str, str] | None = None,
+    since: dt.date | dt.datetime | None = None,
+    until: dt.date | dt.datetime | None = None,
+    purposes: Sequence[str] = DEFAULT_PURPOSES,
+    scheme: str | None = None,
+) -> pd.DataFrame:
+    """Done ratings of one dimension on segments finished by two or more raters, as a long table.
+
+    Parameters
+    ----------
+    session, actor
+        A researcher (or admin).
+    study_key : str
+    dimension : str or None
+        A dimension of the study's scheme (None when the scheme has only one).
+    raters : (str, str), optional
+        Keep only this rater pair (and the segments both finished).
+    since, until : date or datetime, optional
+        Keep ratings finished (marked done) in this period; a date means the whole day,
+        ``until`` is exclusive for a datetime. Naive datetimes are UTC.
+    purposes : sequence of str
+        Assignment purposes to include (default primary and reliability; calibration ratings
+        belong to certification).
+    scheme : str, optional
+        Scheme key, default the study's scheme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit`` (blind code and segment number, e.g. ``"K7Q2M-3"``), ``segment_id``,
+        ``rater`` (username), ``score``, ``rated_at`` (UTC), ``purpose``; one row per segment
+        and rater (a rater's earlier purpose wins when they finished a segment twice), sorted
+        by unit and rater.
+
+    Examples
+    --------
+    >>> from annotate.services.actor import Actor
+    >>> reliability_ratings(None, Actor(3, "rob", "Rob", "rater"), "T1", dimension="x")
+    Traceback (most recent call last):
+    ...
+    annotate.services.errors.PermissionDenied: This needs the researcher role; rob is a rater.
+    """
+    require_role(actor, "researcher")
+    pair = _check_raters(raters)
+    bad = [p for p in purposes if p not in ASSIGNMENT_PURPOSES]
+    if bad or not purposes:
+        raise ServiceError(f"Purposes must be some of {', '.join(ASSIGNMENT_PURPOSES)}; got {list(purposes)}.")
+    study = get_study(session, study_key)
+    scheme_row, model = study_scheme(session, study, scheme)
+    dim = pick_dimension(model, dimension)
+    low, high = _bound(since, end=False), _bound(until, end=True)
+    if low and high and low >= high:
+        raise ServiceError("The period is empty: its start must come before its end.")
+    if pair:
+        known = set(session.scalars(select(User.username).where(User.username.in_(pair))))
+        missing = [r for r in pair if r not in known]
+        if missing:
+            raise NotFound(f"No user named {', '.join(missing)}.")
+    rows = session.execute(
+        select(
+            Recording.blind_code, Segment.index, Rating.segment_id, User.username, Rating.value,
+            Assignment.done_at, Assignment.purpose,
+        )
+        .join(Assignment, Rating.assignment_id == Assignment.id)
+        .join(User, Rating.rater_id == User.id)
+        .join(Segment, Rating.segment_id == Segment.id)
+        .join(Recording, Segment.recording_id == Recording.id)
+        .where(
+            Assignment.study_id == study.id,
+            Assignment.status == "done",
+            Assignment.purpose.in_(list(purposes)),
+            Recording.purpose == "assessment",
+            Rating.dimension == dim.name,
+            Rating.scheme_id == scheme_row.id,
+            Rating.value.is_not(None),
+        )
+    ).all()
+    frame = pd.DataFrame(
+        [
+            (f"{code}-{index + 1}", seg_id, user, float(value), _as_utc(done) if done else None, purpose)
+            for code, index, seg_id, user, value, done, purpose in rows
+        ],
+        columns=RATING_COLUMNS,
+    )
+    if pair:
+        frame = frame[frame["rater"].isin(pair)]
+    if low is not None:
+        frame = frame[frame["rated_at"].notna() & (frame["rated_at"] >= low)]
+    if high is not None:
+        frame = frame[frame["rated_at"].notna() & (frame["rated_at"] < high)]
+    rank = {p: i for i, p in enumerate(purposes)}
+    frame = (
+        frame.assign(_rank=frame["purpose"].map(rank))
+        .sort_values(["_rank", "rated_at"], kind="stable")
+        .drop_duplicates(["segment_id", "rater"], keep="first")
+        .drop(columns="_rank")
+    )
+    counts = frame.groupby("segment_id")["rater"].transform("size")
+    frame = frame[counts >= 2]
+    return frame.sort_values(["unit", "rater"], kind="stable").reset_index(drop=True)
+
+
+def _pair_frame(frame: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    wide = frame[frame["rater"].isin((a, b))].pivot(index="unit", columns="rater", values="score")
+    if a not in wide.columns or b not in wide.columns:
+        return pd.DataFrame(columns=["unit", "score_a", "score_b"])
+    both = wide[[a, b]].dropna()
+    return pd.DataFrame({"unit": both.index, "score_a": both[a].to_numpy(), "score_b": both[b].to_numpy()})
+
+
+def _pairs_by_overlap(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    raters = sorted(frame["rater"].unique())
+    sets = {r: set(frame.loc[frame["rater"] == r, "unit"]) for r in raters}
+    pairs = [(a, b, len(sets[a] & sets[b])) for a, b in itertools.combinations(raters, 2)]
+    return sorted((p for p in pairs if p[2] > 0), key=lambda p: (-p[2], p[0], p[1]))
+
+
+def _bland_altman(frame: pd.DataFrame, pair: tuple[str, str] | None) -> BlandAltmanData | None:
+    if pair is None:
+        ranked = _pairs_by_overlap(frame)
+        if not ranked:
+            return None
+        pair = ranked[0][:2]
+    a, b = pair
+    pairs = _pair_frame(frame, a, b)
+    if len(pairs) < 2:
+        return None
+    ratings = ratings_from_long(
+        list(pairs["unit"]) * 2, [a] * len(pairs) + [b] * len(pairs), list(pairs["score_a"]) + list(pairs["score_b"])
+    )
+    ba = bland_altman(ratings)
+    pairs = pairs.assign(
+        mean=(pairs["score_a"] + pairs["score_b"]) / 2, difference=pairs["score_a"] - pairs["score_b"]
+    )
+    return BlandAltmanData(
+        rater_a=a, rater_b=b, pairs=pairs, n_units=ba.n_units, mean_difference=ba.mean_difference,
+        sd_difference=ba.sd_difference, lower_limit=ba.lower_limit, upper_limit=ba.upper_limit,
+        mean_difference_ci95=ba.mean_difference_ci95, lower_limit_ci95=ba.lower_limit_ci95,
+        upper_limit_ci95=ba.upper_limit_ci95,
+    )
+
+
+def _confusion(frame: pd.DataFrame, categories: Sequence[float]) -> tuple[PairConfusion, ...]:
+    out = []
+    for a, b, _n in sorted(_pairs_by_overlap(frame), key=lambda p: (p[0], p[1])):
+        pairs = _pair_frame(frame, a, b)
+        counts = (
+            pd.crosstab(pairs["score_a"], pairs["score_b"])
+            .reindex(index=list(categories), columns=list(categories), fill_value=0)
+            .astype(int)
+        )
+        counts.index.name, counts.columns.name = a, b
+        diff = (pairs["score_a"] - pairs["score_b"]).abs()
+        out.append(
+            PairConfusion(
+                rater_a=a, rater_b=b, n_units=len(pairs), counts=counts,
+                exact=float((diff < 1e-9).mean()), within_1=float((diff <= 1 + 1e-9).mean()),
+            )
+        )
+    return tuple(out)
+
+
+def _agreement(block: pd.DataFrame, categories: Sequence[float]) -> dict[str, float | None]:
+    """Exact / within-1 agreement and ICC(2,1) of one block of segments (None when not computable)."""
+    out: dict[str, float | None] = dict.fromkeys(("exact", "within_1", "icc_a1", "icc_ci_low", "icc_ci_high"))
+    try:
+        ratings = ratings_from_long(list(block["unit"]), list(block["rater"]), list(block["score"]), categories)
+    except ReliabilityInputError:
+        return out
+    try:
+        out["exact"] = percent_agreement(ratings).value
+        out["within_1"] = percent_agreement(ratings, 1).value
+    except ReliabilityInputError:
+        pass  # no segment scored by all raters of the block: agreement is not defined
+    try:
+        icc = intraclass_correlations(ratings)["ICC(2,1)"]
+        out["icc_a1"], out["icc_ci_low"], out["icc_ci_high"] = icc.value, icc.ci95_low, icc.ci95_high
+    except ReliabilityInputError:
+        pass  # fewer than two complete segments in the block
+    return out
+
+
+def agreement_over_time(
+    frame: pd.DataFrame, categories: Sequence[float], by: str | int = "month"
+) -> pd.DataFrame:
+    """Agreement per calendar month (``by="month"``) or per block of ``by`` segments.
+
+    A segment belongs to the month (UTC) or block in which its last rating was finished;
+    blocks follow that completion order and the last block may be shorter.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = [dt.datetime(2026, m, 1, tzinfo=dt.UTC) for m in (1, 1, 1, 1, 2, 2, 2, 2)]
+    >>> f = pd.DataFrame({"unit": list("aabbccdd"), "rater": ["x", "y"] * 4,
+    ...                   "score": [1, 1, 2, 3, 3, 3, 4, 4], "rated_at": t})
+    >>> agreement_over_time(f, [1, 2, 3, 4])[["period", "n_segments", "exact", "within_1"]]
+        period  n_segments  exact  within_1
+    0  2026-01           2    0.5       1.0
+    1  2026-02           2    1.0       1.0
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=DRIFT_COLUMNS)
+    finished = frame.groupby("unit")["rated_at"].max().sort_values(kind="stable")
+    if by == "month":
+        labels = finished.map(lambda t: f"{t.year:04d}-{t.month:02d}")
+    elif isinstance(by, int) and not isinstance(by, bool) and by >= 2:
+        labels = pd.Series([f"{i // by + 1}" for i in range(len(finished))], index=finished.index)
+    else:
+        raise ServiceError(f"Group agreement over time by 'month' or by a block size of 2 or more, not {by!r}.")
+    rows = []
+    for label in dict.fromkeys(labels):
+        units = labels.index[labels == label]
+        block = frame[frame["unit"].isin(units)]
+        times = finished.loc[units]
+        period = label if by == "month" else f"block {label}"
+        rows.append(
+            {"period": period, "start": times.min(), "end": times.max(), "n_segments": len(units),
+             **_agreement(block, categories)}
+        )
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+
+
+def reliability_report(
+    session: Session,
+    actor: Actor,
+    study_key: str,
+    *,
+    dimension: str | None,
+    raters: tuple[str, str] | None = None,
+    since: dt.date | dt.datetime | None = None,
+    until: dt.date | dt.datetime | None = None,
+    bootstrap: int = 0,
+    seed: int | None = None,
+    scheme: str | None = None,
+    level: str = "interval",
+    drift_by: str | int = "month",
+) -> ReliabilityReport:
+    """Reliability of one dimension of a study: statistics, Koo & Li reading, plots' data, drift.
+
+    Same selection as :func:`reliability_ratings`. ``summary`` equals
+    ``reliability_summary(report.ratings, categories=report.categories, level=level, ...)``,
+    the dict ``annotate stats reliability --json`` prints.
+
+    Examples
+    --------
+    >>> from annotate.services.actor import Actor
+    >>> reliability_report(None, Actor(3, "rob", "Rob", "rater"), "T1", dimension="x")
+    Traceback (most recent call last):
+    ...
+    annotate.services.errors.PermissionDenied: This needs the researcher role; rob is a rater.
+    """
+    require_role(actor, "researcher")
+    frame = reliability_ratings(
+        session, actor, study_key, dimension=dimension, raters=raters, since=since, until=until, scheme=scheme
+    )
+    study = get_study(session, study_key)
+    scheme_row, model = study_scheme(session, study, scheme)
+    dim = pick_dimension(model, dimension)
+    pair = _check_raters(raters)
+    if frame.empty:
+        chosen = f" by {pair[0]} and {pair[1]}" if pair else ""
+        period = " in the chosen period" if since or until else ""
+        raise ServiceError(
+            f"No segment of {study.key} has {dim.label} ratings marked done by two raters{chosen}{period}. "
+            "Reliability needs double-coded segments: assign segments to a second rater "
+            "(Assign page, 'every chosen rater rates every segment') and let both finish them."
+        )
+    categories = tuple(dim.allowed_values())
+    try:
+        summary = reliability_summary(
+            frame, categories=categories, level=level, bootstrap=bootstrap, seed=seed
+        )
+    except ReliabilityInputError as exc:
+        raise ServiceError(f"Reliability of {dim.label}: {exc}") from None
+    return ReliabilityReport(
+        study_key=study.key,
+        scheme_key=scheme_row.key,
+        scheme_version=scheme_row.version,
+        dimension=dim.name,
+        dimension_label=dim.label,
+        categories=categories,
+        level=level,
+        raters=pair,
+        since=_bound(since, end=False),
+        until=_bound(until, end=True),
+        n_segments=int(frame["segment_id"].nunique()),
+        summary=summary,
+        koo_li=koo_li_reading(summary["icc"]["ICC(2,1)"]),
+        bland_altman=_bland_altman(frame, pair),
+        confusion=_confusion(frame, categories),
+        drift=agreement_over_time(frame, categories, drift_by),
+        ratings=frame,
+    )
