@@ -9,7 +9,7 @@ PORT   ?= 8501
 # Parallel test workers; the e2e tests each start their own server.
 WORKERS ?= 2
 
-.PHONY: install run test chromium bench clean
+.PHONY: install run test chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,6 @@ chromium:
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile -q
-
-bench: $(STAMP)
-	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) annotate-data

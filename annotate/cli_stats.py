@@ -7,11 +7,16 @@ from pathlib import Path
 
 import click
 
+from annotate.config import get_settings
+from annotate.services.actor import Actor
+from annotate.services.errors import ServiceError
+from annotate.services.reliability import reliability_report
 from annotate.services.reliability_table import (
     ReliabilityInputError,
     parse_categories,
     reliability_from_csv,
 )
+from annotate.services.session import unit_of_work
 
 LEVEL_CHOICES = ("nominal", "ordinal", "interval", "ratio")
 
@@ -68,8 +73,27 @@ def _text_report(out: dict) -> str:
     return "\n".join(lines)
 
 
+CLI_OWNER = Actor(user_id=None, username="cli", display_name="command line", role="admin")
+
+
+def _study_summary(file, study_key, scheme_key, dimension, categories, unit_col, rater_col, score_col,
+                   level, n_resamples, seed) -> dict:
+    if file is not None:
+        raise click.UsageError("Give either a CSV FILE or --study, not both.")
+    if categories is not None:
+        raise click.UsageError("--categories does not go with --study: the scale comes from the study's scheme.")
+    if (unit_col, rater_col, score_col) != ("unit", "rater", "score"):
+        raise click.UsageError("--unit, --rater and --score name CSV columns; they do not go with --study.")
+    with unit_of_work(get_settings()) as session:
+        report = reliability_report(
+            session, CLI_OWNER, study_key, dimension=dimension, scheme=scheme_key,
+            level=level or "interval", bootstrap=n_resamples, seed=seed,
+        )
+    return report.summary
+
+
 @stats.command(name="reliability")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", "unit_col", default="unit", show_default=True, help="Column naming the unit.")
 @click.option("--rater", "rater_col", default="rater", show_default=True, help="Column naming the rater.")
 @click.option("--score", "score_col", default="score", show_default=True, help="Column with the score.")
@@ -87,21 +111,35 @@ def _text_report(out: dict) -> str:
 @click.option("--bootstrap", "n_resamples", type=int, default=0, help="Bootstrap resamples (>= 1000).")
 @click.option("--seed", type=int, default=None, help="Seed for the bootstrap.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def reliability(file, unit_col, rater_col, score_col, categories, level, n_resamples, seed, as_json):
-    """Inter-rater reliability of a long CSV (columns unit, rater, score)."""
+@click.option("--study", "study_key", default=None, help="Read the ratings of this study from the database instead of FILE.")
+@click.option("--scheme", "scheme_key", default=None, help="With --study: scheme key (default: the study's scheme).")
+@click.option("--dimension", default=None, help="With --study: the rated dimension (needed when the scheme has several).")
+def reliability(file, unit_col, rater_col, score_col, categories, level, n_resamples, seed, as_json,
+                study_key, scheme_key, dimension):
+    """Inter-rater reliability of a long CSV (columns unit, rater, score), or of a study's
+    done, double-coded ratings of one dimension (--study, --scheme, --dimension; the scale
+    comes from the scheme)."""
     try:
-        declared = parse_categories(categories) if categories is not None else None
-        out = reliability_from_csv(
-            file,
-            unit=unit_col,
-            rater=rater_col,
-            score=score_col,
-            categories=declared,
-            level=level,
-            bootstrap=n_resamples,
-            seed=seed,
-        )
-    except ReliabilityInputError as exc:
+        if study_key is not None:
+            out = _study_summary(file, study_key, scheme_key, dimension, categories, unit_col, rater_col,
+                                 score_col, level, n_resamples, seed)
+        else:
+            if file is None:
+                raise click.UsageError("Give a CSV FILE, or --study KEY to read the ratings from the database.")
+            if scheme_key is not None or dimension is not None:
+                raise click.UsageError("--scheme and --dimension go with --study.")
+            declared = parse_categories(categories) if categories is not None else None
+            out = reliability_from_csv(
+                file,
+                unit=unit_col,
+                rater=rater_col,
+                score=score_col,
+                categories=declared,
+                level=level,
+                bootstrap=n_resamples,
+                seed=seed,
+            )
+    except (ReliabilityInputError, ServiceError) as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(out, allow_nan=False))
@@ -138,7 +176,7 @@ def _arms_text_report(out: dict) -> str:
         t = c["threshold"]
         if t is not None:
             lines += [
-                f"  score >= {_fmt(t['value'])}: {t['treatment_events']}/{t['treatment_n']} vs "
+                f"  score >= {t['value']:g}: {t['treatment_events']}/{t['treatment_n']} vs "
                 f"{t['control_events']}/{t['control_n']}",
                 f"  risk ratio (Katz)               {estimate(t['risk_ratio'])}",
                 f"  risk difference (Newcombe)      {estimate(t['risk_difference'])}",
@@ -155,7 +193,7 @@ def _arms_text_report(out: dict) -> str:
 
 
 @stats.command(name="arms")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--participant", "participant_col", default="participant", show_default=True,
               help="Column naming the participant (family).")
 @click.option("--arm", "arm_col", default="arm", show_default=True, help="Column naming the arm.")
@@ -174,9 +212,12 @@ def _arms_text_report(out: dict) -> str:
 def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, treatment, control,
          threshold, covariates, as_json):
     """Per-arm outcome table of a long CSV (one row per participant and time point)."""
-    from annotate.services.arms_table import ArmsTableError, arms_summary_from_csv
+    # Imported here so the reliability command does not pay for statsmodels at start-up.
+    from annotate.services.arms_table import arms_summary_from_csv
     from annotate.stats.effects import EffectsInputError
 
+    if file is None:
+        raise click.UsageError("Give the CSV FILE: one row per participant and time point.")
     names = [name.strip() for value in covariates for name in value.split(",") if name.strip()]
     try:
         out = arms_summary_from_csv(
@@ -191,7 +232,7 @@ def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, tre
             threshold=threshold,
             covariates=names,
         )
-    except (ArmsTableError, EffectsInputError) as exc:
+    except EffectsInputError as exc:  # includes ArmsTableError
         raise click.UsageError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(out, allow_nan=False))

@@ -45,6 +45,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,7 +302,9 @@ class Result:
     errors: list[object]
 
 
-def measure(method: str, server: Server, browser: Browser, open_pages, seconds: float) -> Result:
+def measure(
+    method: str, server: Server, browser: Browser, open_pages: Callable[[list[Viewer]], None], seconds: float
+) -> Result:
     """Open three viewers with ``open_pages``, play and seek, and read the RSS samples."""
     viewers: list[Viewer] = []
     with RssSampler(server.process.pid) as sampler:
@@ -353,7 +356,8 @@ def prepare_study(env: dict[str, str], films: list[Path]) -> list[tuple[str, int
         studies.import_participants(session, res, "BENCH",
                                     "participant,arm\n" + "".join(f"P{i},VIPP\n" for i in range(N_FILMS)))
         study = get_study(session, "BENCH")
-        by_name = {p.external_id: p.id for p in session.scalars(select(Participant).where(Participant.study_id == study.id))}
+        in_study = select(Participant).where(Participant.study_id == study.id)
+        by_name = {p.external_id: p.id for p in session.scalars(in_study)}
         for i, film in enumerate(films):
             rec = Recording(
                 study_id=study.id, participant_id=by_name[f"P{i}"], timepoint_id=study.timepoints[0].id,
@@ -445,6 +449,8 @@ def main() -> int:
     if args.seconds < 4:
         parser.error("--seconds must be at least 4 (the seeks are at quarters of it)")
 
+    # A plain `kill` should still stop the servers: turn SIGTERM into SystemExit so `finally` runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     print(f"Films: {N_FILMS} x ~{args.films_mb:g} MB in {FILM_CACHE}", flush=True)
     films = make_films(args.films_mb)
@@ -467,8 +473,8 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.loaded_mb:>10.0f} {r.peak_mb:>8.0f} {r.after_mb:>9.0f} "
-              f"{r.media_mb:>9.0f}  {r.played_s}" + (f"  errors {r.errors}" if any(r.errors) else ""))
+        print(f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.loaded_mb:>10.0f} {r.peak_mb:>8.0f} "
+              f"{r.after_mb:>9.0f} {r.media_mb:>9.0f}  {r.played_s}" + (f"  errors {r.errors}" if any(r.errors) else ""))
     route, stv = results
     print(f"\nst.video / route: peak {stv.peak_mb / route.peak_mb:.1f}x, after playback "
           f"{stv.after_mb / route.after_mb:.1f}x; growth over idle {stv.peak_mb - stv.idle_mb:.0f} MB "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def read_arms_csv(path: str | Path) -> pd.DataFrame:
     except FileNotFoundError as exc:
         raise ArmsTableError(f"file {str(path)!r} not found; check the path") from exc
     except pd.errors.EmptyDataError as exc:
-        raise ArmsTableError(f"{str(path)!r} is empty; it needs a header row and one row per participant and time point") from exc
+        raise ArmsTableError(
+            f"{str(path)!r} is empty; it needs a header row and one row per participant and time point"
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ArmsTableError(
             f"{str(path)!r} is not a readable UTF-8 CSV ({exc}); save it as CSV (comma-separated, UTF-8)"
@@ -283,6 +286,69 @@ def _within_json(arm: str, start: str, end: str, r: PairedChange) -> dict[str, A
     }
 
 
+@dataclass(frozen=True)
+class _Table:
+    """The validated table: the raw rows, scores as participants x time points, arm per participant."""
+
+    frame: pd.DataFrame
+    wide: pd.DataFrame
+    arm_of: pd.Series
+    row_of: dict[tuple[str, str], int]
+
+    def scores(self, arm: str, timepoint: str) -> np.ndarray:
+        return self.wide.loc[self.arm_of == arm, timepoint].to_numpy()
+
+    def covariates_at(
+        self, names: list[str], participants: list[Hashable], timepoint: str, base: str
+    ) -> np.ndarray:
+        """One row per participant: each covariate's value at ``timepoint``, else at ``base``."""
+        blocks = []
+        for name in names:
+            column = self.frame[name].tolist()
+            values: list[object] = []
+            for pid in participants:
+                rows = (self.row_of.get((pid, t)) for t in (timepoint, base))
+                present = (column[i] for i in rows if i is not None and not _is_missing(column[i]))
+                values.append(next(present, None))
+            blocks.append(_covariate_block(values, name)[0])
+        return np.column_stack(blocks)
+
+
+def _comparison(
+    table: _Table,
+    pair: tuple[str, str],
+    timepoint: str,
+    base: str | None,
+    threshold: float | None,
+    covariates: list[str],
+) -> dict[str, Any]:
+    treatment, control = pair
+    x1, x2 = table.scores(treatment, timepoint), table.scores(control, timepoint)
+    difference = welch_mean_difference(x1, x2)
+    ancova = None
+    if base is not None:
+        in_pair = list(table.arm_of[table.arm_of.isin(pair)].index)
+        ancova = _ancova_json(
+            ancova_difference(
+                outcome=table.wide.loc[in_pair, timepoint].to_numpy(),
+                treated=(table.arm_of[in_pair] == treatment).to_numpy(),
+                baseline=table.wide.loc[in_pair, base].to_numpy(),
+                covariates=table.covariates_at(covariates, in_pair, timepoint, base) if covariates else None,
+            )
+        )
+    return {
+        "timepoint": timepoint,
+        "treatment": treatment,
+        "control": control,
+        "n_treatment": difference.n1,
+        "n_control": difference.n2,
+        "mean_difference": _mean_difference_json(difference),
+        "ancova": ancova,
+        "hedges_g": _hedges_json(hedges_g(x1, x2)),
+        "threshold": None if threshold is None else _threshold_json(threshold_comparison(x1, x2, threshold)),
+    }
+
+
 def arms_summary(
     frame: pd.DataFrame,
     *,
@@ -361,14 +427,16 @@ def arms_summary(
     in_two = [f"{pid!r} ({' and '.join(a)})" for pid, a in arms_of.items() if len(a) > 1]
     if in_two:
         raise _problems(
-            "participants appear in more than one arm", in_two, "Each participant belongs to one arm; correct the arm column"
+            "participants appear in more than one arm",
+            in_two,
+            "Each participant belongs to one arm; correct the arm column",
         )
-    seen: dict[tuple[str, str], int] = {}
+    row_of: dict[tuple[str, str], int] = {}
     repeated = []
     for i, key in enumerate(zip(pids, tp_labels, strict=True)):
-        if key in seen:
-            repeated.append(f"{key[0]!r} at {key[1]!r} ({_row(seen[key])} and {_row(i)})")
-        seen.setdefault(key, i)
+        if key in row_of:
+            repeated.append(f"{key[0]!r} at {key[1]!r} ({_row(row_of[key])} and {_row(i)})")
+        row_of.setdefault(key, i)
     if repeated:
         raise _problems(
             "participants have more than one row at a time point",
@@ -379,8 +447,11 @@ def arms_summary(
     arms = list(dict.fromkeys(arm_labels))
     timepoints = list(dict.fromkeys(tp_labels))
     base = _resolve_baseline(timepoints, baseline)
-    pair = _resolve_arms(arms, None if treatment is None else str(treatment).strip(),
-                         None if control is None else str(control).strip())
+    pair = _resolve_arms(
+        arms,
+        None if treatment is None else str(treatment).strip(),
+        None if control is None else str(control).strip(),
+    )
     if covariates and base is None:
         raise ArmsTableError(
             "covariates adjust the ANCOVA, which needs a baseline time point; name the baseline "
@@ -399,100 +470,29 @@ def arms_summary(
         .pivot(index="p", columns="t", values="s")
         .reindex(index=participants, columns=timepoints)
     )
+    table = _Table(frame, wide, arm_of, row_of)
 
     descriptives = [
-        _descriptives_json(a, t, describe(wide.loc[arm_of == a, t].to_numpy()))
+        _descriptives_json(a, t, describe(table.scores(a, t)))
         for a in arms
         for t in timepoints
     ]
     comparisons = []
     if pair is not None:
         comparisons = [
-            _comparison(frame, wide, arm_of, pair, t, base, threshold, covariates, pids, tp_labels)
+            _comparison(table, pair, t, base, threshold, covariates)
             for t in timepoints
             if t != base
         ]
     within_arm = []
     if base is not None:
         within_arm = [
-            _within_json(a, base, t, paired_change(wide.loc[arm_of == a, base].to_numpy(),
-                                                   wide.loc[arm_of == a, t].to_numpy()))
+            _within_json(a, base, t, paired_change(table.scores(a, base), table.scores(a, t)))
             for a in arms
             for t in timepoints
             if t != base
         ]
     return {"descriptives": descriptives, "comparisons": comparisons, "within_arm": within_arm}
-
-
-def _comparison(
-    frame: pd.DataFrame,
-    wide: pd.DataFrame,
-    arm_of: pd.Series,
-    pair: tuple[str, str],
-    timepoint: str,
-    base: str | None,
-    threshold: float | None,
-    covariates: list[str],
-    pids: list[str],
-    tp_labels: list[str],
-) -> dict[str, Any]:
-    treatment, control = pair
-    x1 = wide.loc[arm_of == treatment, timepoint].to_numpy()
-    x2 = wide.loc[arm_of == control, timepoint].to_numpy()
-    difference = welch_mean_difference(x1, x2)
-    ancova = None
-    if base is not None:
-        in_pair = arm_of[arm_of.isin(pair)].index
-        block = None
-        if covariates:
-            block = _covariates_at(frame, covariates, list(in_pair), timepoint, base, pids, tp_labels)
-        ancova = _ancova_json(
-            ancova_difference(
-                outcome=wide.loc[in_pair, timepoint].to_numpy(),
-                treated=(arm_of[in_pair] == treatment).to_numpy(),
-                baseline=wide.loc[in_pair, base].to_numpy(),
-                covariates=block,
-            )
-        )
-    return {
-        "timepoint": timepoint,
-        "treatment": treatment,
-        "control": control,
-        "n_treatment": difference.n1,
-        "n_control": difference.n2,
-        "mean_difference": _mean_difference_json(difference),
-        "ancova": ancova,
-        "hedges_g": _hedges_json(hedges_g(x1, x2)),
-        "threshold": None if threshold is None else _threshold_json(threshold_comparison(x1, x2, threshold)),
-    }
-
-
-def _covariates_at(
-    frame: pd.DataFrame,
-    covariates: list[str],
-    participants: list[Hashable],
-    timepoint: str,
-    base: str,
-    pids: list[str],
-    tp_labels: list[str],
-) -> np.ndarray:
-    """Covariate matrix (one row per participant): value at ``timepoint``, else at ``base``."""
-    row_of = {key: i for i, key in enumerate(zip(pids, tp_labels, strict=True))}
-    blocks = []
-    for name in covariates:
-        column = frame[name].tolist()
-        values: list[object] = []
-        for pid in participants:
-            value: object = None
-            for t in (timepoint, base):
-                i = row_of.get((pid, t))
-                if i is not None and not _is_missing(column[i]):
-                    value = column[i]
-                    break
-            values.append(value)
-        block, _ = _covariate_block(values, name)
-        blocks.append(block)
-    return np.column_stack(blocks) if blocks else np.empty((len(participants), 0))
 
 
 def arms_summary_from_csv(path: str | Path, **options: Any) -> dict[str, Any]:

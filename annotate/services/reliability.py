@@ -53,13 +53,22 @@ DRIFT_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class DimensionInfo:
+    name: str
+    label: str
+    min: float
+    max: float
+    step: float
+
+
+@dataclass(frozen=True)
 class ReliabilityOptions:
     """What a researcher can choose from for one study (for the page's widgets)."""
 
     study_key: str
     scheme_key: str
     scheme_version: str
-    dimensions: tuple[tuple[str, str], ...]  # (name, label)
+    dimensions: tuple[DimensionInfo, ...]
     raters: tuple[str, ...]  # raters with done ratings in the study
     first_done: dt.datetime | None
     last_done: dt.datetime | None
@@ -237,7 +246,7 @@ def reliability_options(session: Session, actor: Actor, study_key: str) -> Relia
         study_key=study.key,
         scheme_key=study.scheme.key,
         scheme_version=study.scheme.version,
-        dimensions=tuple((d.name, d.label) for d in model.dimensions),
+        dimensions=tuple(DimensionInfo(d.name, d.label, d.min, d.max, d.step) for d in model.dimensions),
         raters=tuple(sorted({name for name, _ in rows})),
         first_done=min(times) if times else None,
         last_done=max(times) if times else None,

@@ -150,7 +150,8 @@ class PairedChange:
     """Within-arm change ``after - before`` over complete pairs.
 
     ``mean_change`` is ``None`` without pairs; the SD, interval, *t*, *p* and ``cohens_dz``
-    need at least two pairs, and *t*, *p* and ``cohens_dz`` also a non-zero SD of the changes.
+    need at least two pairs, and *t*, *p* and ``cohens_dz`` also a non-zero SD of the changes
+    (when every change is equal the interval collapses to ``[mean_change, mean_change]``).
     """
 
     n_pairs: int

@@ -106,7 +106,7 @@ def test_covariates_from_the_baseline_row_numeric_and_categorical():
     w = wide(frame)
     baseline_rows = frame[frame["timepoint"] == "Baseline"].set_index("participant")
     w["age"] = baseline_rows["age"].astype(float)
-    w["site"] = pd.Categorical(baseline_rows["site"], categories=["north", "south", "east"])
+    w["site"] = baseline_rows["site"].astype(pd.CategoricalDtype(["north", "south", "east"]))
     ref = smf.ols("m5 ~ treated + Baseline + age + C(site)", data=w, missing="drop").fit()
     a = out["comparisons"][0]["ancova"]
     assert a["value"] == pytest.approx(ref.params["treated"])
@@ -116,10 +116,16 @@ def test_covariates_from_the_baseline_row_numeric_and_categorical():
 
 def test_covariate_on_the_outcome_row_wins_over_baseline_row():
     frame = trial_frame(with_covariates=True)
-    frame.loc[frame["timepoint"] == "m5", "age"] = "20"  # constant at month 5 -> collinear
+    at_m5 = frame["timepoint"] == "m5"
+    frame.loc[at_m5, "age"] = [str(20 + (i * 7) % 5) for i in range(int(at_m5.sum()))]
     out = arms_summary(frame, covariates=["age"])
-    assert out["comparisons"][0]["ancova"]["value"] is None  # intercept and age collinear
-    assert out["comparisons"][1]["ancova"]["value"] is not None  # m8 falls back to baseline age
+    w = wide(frame)
+    w["age_m5"] = frame[at_m5].set_index("participant")["age"].astype(float)
+    w["age_base"] = frame[frame["timepoint"] == "Baseline"].set_index("participant")["age"].astype(float)
+    m5 = smf.ols("m5 ~ treated + Baseline + age_m5", data=w, missing="drop").fit()
+    m8 = smf.ols("m8 ~ treated + Baseline + age_base", data=w, missing="drop").fit()  # m8 cells blank
+    assert out["comparisons"][0]["ancova"]["value"] == pytest.approx(m5.params["treated"])
+    assert out["comparisons"][1]["ancova"]["value"] == pytest.approx(m8.params["treated"])
 
 
 def test_within_arm_matches_ttest_rel_with_missing_follow_up():

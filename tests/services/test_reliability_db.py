@@ -224,6 +224,7 @@ def test_bad_choices_say_what_to_fix(session, people, double_coded):
 
 def test_options_list_dimensions_raters_and_span(session, people, double_coded):
     opts = reliability_options(session, people["res"], "T1")
-    assert [name for name, _ in opts.dimensions] == [SENS, "intrusiveness", "positive_regard"]
+    assert [d.name for d in opts.dimensions] == [SENS, "intrusiveness", "positive_regard"]
+    assert (opts.dimensions[0].min, opts.dimensions[0].max, opts.dimensions[0].step) == (1, 4, 1)
     assert opts.raters == ("r1", "r2")
     assert (opts.first_done, opts.last_done) == (JANUARY, FEBRUARY)
