@@ -53,8 +53,9 @@ def create_demo(
     if not manifest.exists():
         raise ServiceError(f"{manifest} is missing; run `annotate sample-media` to make the demo films.")
     rows = list(csv.DictReader(io.StringIO(manifest.read_text())))
-    arms = list(dict.fromkeys(r["arm"] for r in rows))
-    tps = list(dict.fromkeys(r["timepoint"] for r in rows if r["timepoint"]))
+    # Protocol order, not the (shuffled) manifest order: treatment arm first, baseline first.
+    arms = sorted({r["arm"] for r in rows}, key=lambda a: (a != "VIPP", a))
+    tps = sorted({r["timepoint"] for r in rows if r["timepoint"]}, key=lambda t: (t != "baseline", t))
     studies.create_study(
         session, researcher, settings, DEMO_STUDY, arms=arms, timepoints=tps, scheme_key=DEMO_SCHEME,
         segment_seconds=15, title="Demo trial (synthetic films)",

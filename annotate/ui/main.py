@@ -6,7 +6,7 @@ import streamlit as st
 
 from annotate.ui import common
 
-st.set_page_config(page_title="annotate", page_icon="🎞️", layout="wide")
+st.set_page_config(page_title="annotate", page_icon=":material/movie:", layout="wide")
 
 actor = common.current_actor()
 if actor is None:
@@ -18,16 +18,16 @@ if actor is None:
 from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_researcher  # noqa: E402
 
 PAGES = {
-    "rater": [st.Page(pages_rater.rate_page, title="Rate", icon="🎯", url_path="rate")],
-    "clinician": [st.Page(pages_clinician.caseload_page, title="My families", icon="🏠", url_path="families")],
+    "rater": [st.Page(pages_rater.rate_page, title="Rate", icon=":material/rate_review:", url_path="rate")],
+    "clinician": [st.Page(pages_clinician.caseload_page, title="My families", icon=":material/family_restroom:", url_path="families")],
     "researcher": [
-        st.Page(pages_researcher.studies_page, title="Studies", icon="📋", url_path="studies"),
-        st.Page(pages_researcher.films_page, title="Films", icon="🎞️", url_path="films"),
-        st.Page(pages_researcher.assign_page, title="Assign", icon="🗂️", url_path="assign"),
-        st.Page(pages_researcher.export_page, title="Export", icon="⬇️", url_path="export"),
+        st.Page(pages_researcher.studies_page, title="Studies", icon=":material/assignment:", url_path="studies"),
+        st.Page(pages_researcher.films_page, title="Films", icon=":material/movie:", url_path="films"),
+        st.Page(pages_researcher.assign_page, title="Assign", icon=":material/group_work:", url_path="assign"),
+        st.Page(pages_researcher.export_page, title="Export", icon=":material/download:", url_path="export"),
     ],
 }
-PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon="👤", url_path="users")]
+PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon=":material/manage_accounts:", url_path="users")]
 
 with st.sidebar:
     st.markdown(f"**{actor.display_name}**  \n{actor.role}")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from annotate.services import certification, reliability, users
 from annotate.services.actor import Actor
+from annotate.services.errors import ServiceError
 from annotate.services.reliability import ReliabilityReport
 from annotate.services.studies import list_studies
 from annotate.ui import common
@@ -156,19 +157,26 @@ def _render_report(report: ReliabilityReport) -> None:
         row = {
             "ICC": form, "McGraw & Wong": r["mcgraw_wong"], "value": r["value"],
             "95% CI": f"{_num(r['ci95'][0])} to {_num(r['ci95'][1])}",
-            "F": r["F"], "df1": r["df1"], "df2": r["df2"], "p": r["p"], "segments": r["n_units"],
+            "F": r["F"], "df1": r["df1"], "df2": r["df2"],
+            "p": "n/a" if r["p"] is None else ("< 0.001" if r["p"] < 0.001 else f"{r['p']:.3f}"),
+            "segments": r["n_units"],
         }
         if form in boot:
             row["bootstrap 95% CI"] = f"{_num(boot[form][0])} to {_num(boot[form][1])}"
         rows.append(row)
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(rows), hide_index=True, width="stretch",
+            column_config={"value": st.column_config.NumberColumn(format="%.3f"),
+                           "F": st.column_config.NumberColumn(format="%.2f")},
+        )
     else:
         st.info("No ICC: too few segments scored by every rater in the set.")
     st.subheader("Agreement coefficients")
     st.dataframe(
         pd.DataFrame([{"statistic": name, "value": _dig(s, path)} for name, path in OTHER_STATISTICS]),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height="content",
+        column_config={"value": st.column_config.NumberColumn(format="%.3f")},
     )
     scale = ", ".join(f"{c:g}" for c in report.categories)
     st.caption(f"Scale used for every statistic: {scale} (all points, used or not). Level: {report.level}.")
@@ -205,7 +213,7 @@ def _bland_altman(report: ReliabilityReport) -> None:
     dots = alt.Chart(points).mark_circle(opacity=0.7).encode(
         x=alt.X("mean:Q", title=f"mean of {ba.rater_a} and {ba.rater_b}", scale=alt.Scale(zero=False)),
         y=alt.Y("difference:Q", title=f"{ba.rater_a} − {ba.rater_b}"),
-        size=alt.Size("segments:Q", legend=alt.Legend(title="segments")),
+        size=alt.Size("segments:Q", legend=alt.Legend(title="segments", format="d", tickMinStep=1)),
         tooltip=["mean", "difference", "segments"],
     )
     rules = alt.Chart(lines).mark_rule(strokeDash=[6, 4]).encode(
@@ -323,10 +331,20 @@ def _sets_view(key: str) -> None:
         return
     _keep_valid("cert_trainee", enrolled)
     who = st.selectbox("Trainee", enrolled, key="cert_trainee")
-    if st.button("Check certification", type="primary"):
-        report = common.call(certification.certification_report, _actor(), info.id, who)
-        if report is not None:
-            _render_certification(report)
+    st.button("Check certification", type="primary", on_click=_check, args=(info.id, who))
+    report = st.session_state.get("cert_report")
+    if report is not None and (report.set_name, report.rater) == (info.name, who):
+        _render_certification(report)
+
+
+def _check(set_id: int, rater: str) -> None:
+    """Runs before the page is drawn, so the trainee table above shows the new result."""
+    st.session_state.pop("cert_report", None)
+    try:
+        with common.db() as session:
+            st.session_state["cert_report"] = certification.certification_report(session, _actor(), set_id, rater)
+    except ServiceError as exc:
+        common.flash(str(exc), "error")
 
 
 def _render_certification(report: certification.CertificationReport) -> None:

@@ -15,6 +15,14 @@ from annotate.services.errors import ServiceError
 from annotate.ui import common
 
 
+FILM_COLUMNS = {
+    "blind_code": "Film code", "original_name": "File", "participant": "Participant", "arm": "Arm",
+    "timepoint": "Time point", "purpose": "Purpose", "session_no": "Session", "status": "Status",
+    "reason": "Why refused", "duration_s": "Seconds", "width": "Width", "height": "Height",
+    "has_audio": "Audio", "n_segments": "Segments",
+}
+
+
 def _actor():
     return st.session_state["actor"]
 
@@ -103,7 +111,9 @@ def films_page() -> None:
         if not recs:
             st.info("No films yet.")
         else:
-            df = pd.DataFrame([asdict(r) for r in recs])
+            df = pd.DataFrame([asdict(r) for r in recs]).drop(columns=["proxy_file", "fps", "source_codec"])
+            df["duration_s"] = df["duration_s"].round(1)
+            df = df.rename(columns=FILM_COLUMNS)
             st.caption(f"{sum(r.status == 'ready' for r in recs)} ready, {sum(r.status == 'failed' for r in recs)} refused.")
             st.dataframe(df, hide_index=True, width="stretch")
     with tab_folder:
