@@ -1,5 +1,6 @@
 """Database layer: typed models, engine/session factory, Alembic migrations."""
 
+import annotate.db.models_calibration  # noqa: F401  (registers the calibration tables)
 from annotate.db.engine import make_engine, session_factory, session_scope, upgrade_database
 
 __all__ = ["make_engine", "session_factory", "session_scope", "upgrade_database"]

@@ -202,6 +202,7 @@ class Assignment(Base):
     note_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    first_activity_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     segment: Mapped[Segment] = relationship()
     rater: Mapped[User] = relationship()
 
@@ -220,6 +221,7 @@ class Rating(Base):
     dimension: Mapped[str] = mapped_column(String(80))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    changed_after_lock: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     assignment: Mapped[Assignment] = relationship()
@@ -237,6 +239,43 @@ class RatingHistory(Base):
     changed_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsensusTask(Base):
+    """A double-coded score pair that differs by more than the study's tolerance.
+
+    The two original ratings stay untouched (they are the ones used for reliability); the
+    consensus value is the one used for analysis.
+    """
+
+    __tablename__ = "consensus_task"
+    __table_args__ = (UniqueConstraint("segment_id", "dimension"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"))
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
+    dimension: Mapped[str] = mapped_column(String(80))
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BlindingReport(Base):
+    """A rater's "I may have been unblinded" report, or their guess of a film's arm."""
+
+    __tablename__ = "blinding_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # "unblinded" | "guess"
+    guess: Mapped[str | None] = mapped_column(String(20), nullable=True)  # treatment | control | dont_know
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Clip(Base):

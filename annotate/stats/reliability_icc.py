@@ -163,25 +163,28 @@ def intraclass_correlations(ratings: Ratings, confidence: float = 0.95) -> IccTa
             return (None, None), (None, None)
         f_low = f_obs / sps.f.ppf(q, df_n, df_den)
         f_high = f_obs * sps.f.ppf(q, df_den, df_n)
-        single = ((f_low - 1) / (f_low + k - 1), (f_high - 1) / (f_high + k - 1))
-        average = (1 - 1 / f_low, 1 - 1 / f_high)
+        single = (_ratio(f_low - 1, f_low + k - 1), _ratio(f_high - 1, f_high + k - 1))
+        # F = 0 (every unit has the same mean) leaves the average-measures bounds undefined.
+        average = tuple(None if fb <= 0 else 1 - 1 / fb for fb in (f_low, f_high))
         return single, average
 
     ci1, ci1k = one_way_bounds(f1, df_w)
     ci3, ci3k = one_way_bounds(f3, df_e)
     ci2, ci2k = (None, None), (None, None)
+    v = None
     if icc2 is not None and mse > 0:
         # McGraw & Wong (1996) erratum: Satterthwaite-type df v for the ICC(A,1) interval.
         f_j = msc / mse
         a = n * (1 + (k - 1) * icc2) - k * icc2
-        v = df_e * (k * icc2 * f_j + a) ** 2 / (df_n * k**2 * icc2**2 * f_j**2 + a**2)
+        v = _ratio(df_e * (k * icc2 * f_j + a) ** 2, df_n * k**2 * icc2**2 * f_j**2 + a**2)
+    if v:  # v is undefined (0/0) when MSR = MSC = 0; so is the interval
         f_upper = sps.f.ppf(q, n - 1, v)
         f_lower = sps.f.ppf(q, v, n - 1)
         spread = k * msc + (k * n - k - n) * mse
         low = n * (msr - f_upper * mse) / (f_upper * spread + n * msr)
         high = n * (f_lower * msr - mse) / (spread + n * f_lower * msr)
         ci2 = (float(low), float(high))
-        ci2k = (low * k / (1 + low * (k - 1)), high * k / (1 + high * (k - 1)))
+        ci2k = (_ratio(low * k, 1 + low * (k - 1)), _ratio(high * k, 1 + high * (k - 1)))
 
     rows = (
         (icc1, ci1, f1, df_w, p1),

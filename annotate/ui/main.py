@@ -15,7 +15,7 @@ if actor is None:
     st.markdown('<a href="/api/login" target="_self">Log in</a>', unsafe_allow_html=True)
     st.stop()
 
-from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_researcher  # noqa: E402
+from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_reliability, pages_researcher  # noqa: E402
 
 PAGES = {
     "rater": [st.Page(pages_rater.rate_page, title="Rate", icon=":material/rate_review:", url_path="rate")],
@@ -25,6 +25,8 @@ PAGES = {
         st.Page(pages_researcher.films_page, title="Films", icon=":material/movie:", url_path="films"),
         st.Page(pages_researcher.assign_page, title="Assign", icon=":material/group_work:", url_path="assign"),
         st.Page(pages_researcher.export_page, title="Export", icon=":material/download:", url_path="export"),
+        st.Page(pages_reliability.reliability_page, title="Reliability", icon=":material/compare_arrows:", url_path="reliability"),
+        st.Page(pages_reliability.certification_page, title="Certification", icon=":material/verified:", url_path="certification"),
     ],
 }
 PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon=":material/manage_accounts:", url_path="users")]

@@ -231,3 +231,13 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
 def test_bootstrap_needs_at_least_1000_resamples():
     with pytest.raises(ReliabilityInputError, match="at least 1000"):
         bootstrap_intervals(wide(random_scores(12, 10, 2)), n_resamples=200, alpha_levels=["nominal"])
+
+
+def test_icc_with_equal_unit_means_gives_none_not_a_crash():
+    # Every unit mean and every rater mean equal: MSR = 0, so F = 0 and the bounds are undefined.
+    from annotate.stats.reliability import intraclass_correlations, ratings_from_wide
+
+    table = intraclass_correlations(ratings_from_wide([[1, 4], [2, 3], [3, 2], [4, 1], [2, 3], [3, 2]]))
+    icc2 = table["ICC(2,1)"]
+    assert icc2.value is not None and icc2.ci95_low is None and icc2.ci95_high is None
+    assert table["ICC(1,k)"].value is None  # MSR = 0: undefined, not a crash

@@ -113,6 +113,8 @@ def test_certification_page_assigns_and_reports(double_coded, session, people):
     assert "t1 passes Cal A" in texts(at)
     results = at.dataframe[-1].value
     assert list(results["result"]) == ["pass", "pass", "pass"]
+    trainees = at.dataframe[0].value  # drawn after the check ran: already shows the outcome
+    assert list(trainees["rater"]) == ["t1"] and list(trainees["result"]) == ["pass"]
 
 
 def test_certification_page_with_entered_master_scores(double_coded, session, people):

@@ -1,0 +1,747 @@
+"""Frame-exact clips for video-feedback sessions, and WebVTT captions.
+
+A clip spans source frames ``round(in_s * fps)`` (first frame shown) to
+``round(out_s * fps)`` (exclusive), on the constant frame grid of the proxy.
+
+Smart cut (method ``"smart"``): a stream copy can only start on a keyframe, so the
+frames from the in-point to the next keyframe (the "head") and from the last
+keyframe before the out-point to the out-point (the "tail") are decoded and
+re-encoded with libx264, and the whole GOPs in between are copied packet for
+packet. This is the usual smart-rendering scheme of editors (e.g. LosslessCut,
+Avidemux). The join is decodable only when the new pieces share the source's
+sequence and picture parameter sets (H.264, ITU-T Rec. H.264 7.3.2.1-7.3.2.2):
+one MP4 track has one ``avcC`` record (ISO/IEC 14496-15 5.3.3). So the encoder
+is set up like ``make_proxy`` and its SPS/PPS are compared byte for byte with
+the source's; GOPs must be closed (no frame of a GOP shown before its keyframe).
+If any check fails, or a caption is burnt in, the clip span is re-encoded
+instead (method ``"reencode"``), after seeking to the keyframe before the
+in-point, so the film is never decoded from its start.
+
+Audio is decoded for exactly the clip's time span, resampled to 48 kHz and
+encoded as AAC, so it starts with the first picture (same clock as the proxy).
+WebVTT follows the W3C WebVTT specification (``HH:MM:SS.mmm --> HH:MM:SS.mmm``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import cv2
+import numpy as np
+from av.video.frame import PictureType
+
+from annotate.media.errors import MediaError
+from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe
+
+__all__ = [
+    "ClipResult", "ClipRangeError", "cut_clip", "clip_frame_range", "draw_caption",
+    "write_webvtt", "webvtt_timestamp",
+]
+
+AUDIO_RATE = 48_000
+_AUDIO_BITRATE = 128_000
+_CRF, _PRESET = 23, "veryfast"          # the defaults of ProxySettings
+_END_TOLERANCE_FRAMES = 0.5             # out_s may exceed the end by half a frame (rounding)
+
+
+class ClipRangeError(MediaError, ValueError):
+    """The in/out points do not describe a clip inside the film.
+
+    Examples
+    --------
+    >>> issubclass(ClipRangeError, ValueError) and issubclass(ClipRangeError, MediaError)
+    True
+    """
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """What ``cut_clip`` wrote.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The MP4 file.
+    in_s, out_s : float
+        In and out point snapped to the source's frame grid (frame index / fps).
+    n_frames : int
+        Number of pictures in the clip.
+    duration_s : float
+        ``n_frames / fps``.
+    has_audio : bool
+        Whether the clip has a sound track.
+    method : str
+        ``"smart"`` (keyframe-to-keyframe stream copy, ends re-encoded) or
+        ``"reencode"`` (the clip span re-encoded).
+
+    Examples
+    --------
+    >>> r = ClipResult(Path("c.mp4"), 1.0, 2.0, 25, 1.0, True, "smart")
+    >>> r.n_frames
+    25
+    """
+
+    path: Path
+    in_s: float
+    out_s: float
+    n_frames: int
+    duration_s: float
+    has_audio: bool
+    method: str
+
+
+def clip_frame_range(in_s: float, out_s: float, fps: float | Fraction,
+                     duration_s: float) -> tuple[int, int]:
+    """Snap in and out times to frame indices and check them against the film.
+
+    Parameters
+    ----------
+    in_s, out_s : float
+        Wanted in point (first frame shown) and out point (end, exclusive), seconds.
+    fps : float or Fraction
+        Constant frame rate of the film.
+    duration_s : float
+        Film duration in seconds.
+
+    Returns
+    -------
+    tuple of int
+        ``(first_frame, end_frame)`` with ``end_frame`` exclusive.
+
+    Raises
+    ------
+    ClipRangeError
+        If a time is negative or not a number, in >= out, out lies past the end,
+        or the clip is shorter than one frame.
+
+    Examples
+    --------
+    >>> clip_frame_range(1.01, 2.0, 25, 10.0)
+    (25, 50)
+    >>> clip_frame_range(2.0, 1.0, 25, 10.0)
+    Traceback (most recent call last):
+    ...
+    annotate.media.clips.ClipRangeError: The in point (2.000 s) must come before the out point (1.000 s); swap or move them.
+    """
+    for name, value in (("in point", in_s), ("out point", out_s)):
+        if not isinstance(value, (int, float, Fraction)) or not np.isfinite(float(value)):
+            raise ClipRangeError(f"The {name} must be a number of seconds, got {value!r}.")
+        if value < 0:
+            raise ClipRangeError(f"The {name} ({value:.3f} s) is negative; times start at 0.")
+    if in_s >= out_s:
+        raise ClipRangeError(
+            f"The in point ({in_s:.3f} s) must come before the out point ({out_s:.3f} s); "
+            "swap or move them."
+        )
+    rate = float(fps)
+    total = int(round(duration_s * rate))
+    if out_s * rate > total + _END_TOLERANCE_FRAMES:
+        raise ClipRangeError(
+            f"The out point ({out_s:.3f} s) lies past the end of the film ({duration_s:.3f} s); "
+            "move it to the end or earlier."
+        )
+    first, end = int(round(in_s * rate)), min(total, int(round(out_s * rate)))
+    if end - first < 1:
+        raise ClipRangeError(
+            f"The clip from {in_s:.3f} s to {out_s:.3f} s is shorter than one frame "
+            f"(1/{rate:g} s); move the out point later."
+        )
+    return first, end
+
+
+def cut_clip(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    in_s: float,
+    out_s: float,
+    *,
+    caption: str | None = None,
+    burn_caption: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> ClipResult:
+    """Write the span ``[in_s, out_s)`` of a film as an H.264/AAC MP4 with fast start.
+
+    Parameters
+    ----------
+    src : str or os.PathLike
+        The film (normally the browser proxy: H.264, constant frame rate).
+    dst : str or os.PathLike
+        Output MP4; its folder must exist. Replaced if present.
+    in_s, out_s : float
+        In point and out point in seconds from the first frame, snapped to the
+        frame grid (see ``clip_frame_range``).
+    caption : str, optional
+        Text to burn in at the bottom of the picture when ``burn_caption`` is set.
+    burn_caption : bool
+        Draw ``caption`` into every picture (forces re-encoding of the span).
+    progress : callable, optional
+        Called with fractions from 0.0 to 1.0.
+
+    Returns
+    -------
+    ClipResult
+
+    Raises
+    ------
+    ClipRangeError
+        If the in/out points do not lie inside the film.
+    UnreadableMediaError
+        If the film cannot be read.
+    MediaError
+        If the output cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
+    ...     r = cut_clip(film, pathlib.Path(d) / "c.mp4", 0.23, 0.8)
+    >>> (r.in_s, r.out_s, r.n_frames, r.has_audio)
+    (0.2, 0.8, 6, True)
+    """
+    source_path, target = Path(src), Path(dst)
+    info = probe(source_path)
+    fps = Fraction(info.frame_rate or Fraction(info.fps).limit_denominator(1001))
+    first, end = clip_frame_range(in_s, out_s, fps, info.duration_s)
+    if burn_caption and not (caption and caption.strip()):
+        raise ValueError("burn_caption is set but the caption is empty; write a caption or "
+                         "switch burning off.")
+    if not target.parent.is_dir():
+        raise MediaError(f"Cannot write the clip: folder '{target.parent}' does not exist.")
+    if target.exists() and target.resolve() == source_path.resolve():
+        raise MediaError("The clip must be written to a different file than the film.")
+    report = progress or (lambda _fraction: None)
+    report(0.0)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    span = _Span(info, fps, first, end)
+    text = caption.strip() if burn_caption and caption else None
+    try:
+        try:
+            method = _write_clip(source_path, partial, span, text, report, smart=text is None)
+        except _JoinError:
+            method = _write_clip(source_path, partial, span, text, report, smart=False)
+        os.replace(partial, target)
+    except av.error.FFmpegError as exc:
+        raise MediaError(
+            f"Cutting the clip from '{source_path.name}' failed ({exc}). The film may be "
+            "damaged; make the browser copy again."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    report(1.0)
+    return ClipResult(target, first / float(fps), end / float(fps), end - first,
+                      (end - first) / float(fps), info.has_audio, method)
+
+
+@dataclass(frozen=True)
+class _Span:
+    info: ProbeResult
+    fps: Fraction
+    first: int
+    end: int
+
+
+@dataclass
+class _Gop:
+    start: int                 # frame index of the keyframe
+    packets: list              # in decode order
+    closed: bool = True        # no picture shown before the keyframe
+
+
+def _frame_index(pts: int | None, time_base: Fraction, span: _Span) -> int | None:
+    if pts is None:
+        return None
+    return int(round((float(pts * time_base) - span.info.start_time_s) * float(span.fps)))
+
+
+def _read_gops(container, video, span: _Span) -> list[_Gop]:
+    """Demux (without decoding) the GOPs that hold frames ``first .. end - 1``.
+
+    Seeks to the keyframe at or before the in point, so only the clip's own GOPs
+    are read. A trailing GOP without packets marks where the last one ends.
+    """
+    tb = video.time_base
+    seek_s = span.info.start_time_s + span.first / float(span.fps)
+    container.seek(max(0, int(seek_s / tb)), stream=video, backward=True)
+    gops: list[_Gop] = []
+    for packet in container.demux(video):
+        index = _frame_index(packet.pts, tb, span)
+        if packet.size == 0 or index is None:
+            continue
+        if packet.is_keyframe or not gops:
+            if packet.is_keyframe and index >= span.end and gops:
+                gops.append(_Gop(index, []))
+                break
+            gops.append(_Gop(index, []))
+        gop = gops[-1]
+        gop.packets.append(packet)
+        gop.closed = gop.closed and index >= gop.start
+    return gops
+
+
+@dataclass(frozen=True)
+class _SmartPlan:
+    copy_from: int           # first copied frame (a keyframe)
+    copy_to: int             # end of the copied frames (a keyframe or the film's end)
+    gop_sizes: tuple[int, ...]   # keyframe intervals to try for matching SPS/PPS
+
+
+def _smart_plan(gops: list[_Gop], span: _Span, info: ProbeResult) -> _SmartPlan | None:
+    if info.video_codec != "h264" or info.pix_fmt != "yuv420p" or info.rotation:
+        return None
+    starts = [g.start for g in gops]
+    inner = [s for s in starts if span.first <= s <= span.end]
+    total = int(round(info.duration_s * float(span.fps)))
+    if not inner:
+        return None
+    copy_from = inner[0]
+    # The last stored GOP ends at the next keyframe or, at the end of the film, at its end.
+    bounds = [s for s in inner if s > copy_from] + ([total] if span.end == total else [])
+    copy_to = max(bounds, default=copy_from)
+    if copy_to <= copy_from or copy_to > span.end:
+        return None
+    if not all(g.closed for g in gops if copy_from <= g.start < copy_to):
+        return None
+    spacing = [b - a for a, b in zip(starts, starts[1:])]
+    gop_sizes = list(dict.fromkeys([round(float(span.fps))] + ([max(spacing)] if spacing else [])))
+    return _SmartPlan(copy_from, copy_to, tuple(gop_sizes))
+
+
+class _JoinError(Exception):
+    """The smart cut cannot join cleanly here; re-encode the span instead."""
+
+
+def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
+                report: Callable[[float], None], *, smart: bool) -> str:
+    options = {"movflags": "+faststart", "fflags": "+bitexact"}
+    with open_input(src) as inp, av.open(str(partial), "w", format="mp4", options=options) as out:
+        video_in = pick_video_stream(inp)
+        gops = _read_gops(inp, video_in, span)
+        plan = _smart_plan(gops, span, span.info) if smart else None
+        encoder_gop = _matching_encoder_gop(video_in, span, plan.gop_sizes) if plan else None
+        if plan is not None and encoder_gop is not None:
+            video_out = out.add_stream_from_template(video_in)
+            video_out.time_base = video_in.time_base
+        else:
+            plan = None
+            video_out = _add_video_encoder(out, span, round(float(span.fps)))
+        audio_in = inp.streams.audio[0] if span.info.has_audio and inp.streams.audio else None
+        if audio_in is not None and audio_in.codec_context is not None:
+            layout = "mono" if (span.info.audio_channels or 2) == 1 else "stereo"
+            audio_out = out.add_stream("aac", rate=AUDIO_RATE, layout=layout)
+            audio_out.codec_context.bit_rate = _AUDIO_BITRATE
+            _write_audio(inp, audio_in, out, audio_out, layout, span)
+        report(0.05)
+        decoder = video_in.codec_context
+        decoder.thread_type = "AUTO"
+        if plan is None:
+            _write_reencoded(gops, decoder, video_in.time_base, out, video_out, span, caption,
+                             report)
+            return "reencode"
+        _write_smart(gops, plan, encoder_gop, decoder, video_in.time_base, out, video_out, span,
+                     report)
+    _check_decodes(partial, span, plan)
+    return "smart"
+
+
+# -- smart cut ---------------------------------------------------------------------------
+
+
+def _new_encoder(span: _Span, gop: int, *, global_header: bool):
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height = span.info.width, span.info.height
+    encoder.pix_fmt = "yuv420p"
+    encoder.time_base = 1 / span.fps
+    encoder.framerate = span.fps
+    encoder.gop_size = gop
+    encoder.options = {"crf": str(_CRF), "preset": _PRESET}
+    if global_header:
+        encoder.flags |= av.codec.context.Flags.global_header
+    return encoder
+
+
+def _matching_encoder_gop(video_in, span: _Span, gop_sizes: tuple[int, ...]) -> int | None:
+    """A keyframe interval whose libx264 SPS/PPS equal the source's, or None."""
+    source_sets = _avcc_parameter_sets(video_in.codec_context.extradata)
+    if source_sets is None:
+        return None
+    for gop in gop_sizes:
+        encoder = _new_encoder(span, gop, global_header=True)
+        encoder.open()
+        if _annexb_parameter_sets(encoder.extradata) == source_sets:
+            return gop
+    return None
+
+
+def _avcc_parameter_sets(avcc: bytes | None) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | None:
+    """SPS and PPS NAL units from an ``avcC`` record (ISO/IEC 14496-15 5.3.3.1)."""
+    if not avcc or len(avcc) < 7 or avcc[0] != 1:
+        return None
+    position, found = 5, []
+    for mask in (0x1F, 0xFF):
+        count = avcc[position] & mask
+        position += 1
+        units = []
+        for _ in range(count):
+            length = int.from_bytes(avcc[position:position + 2], "big")
+            units.append(bytes(avcc[position + 2:position + 2 + length]))
+            position += 2 + length
+        found.append(tuple(units))
+    return found[0], found[1]
+
+
+def _annexb_units(data: bytes) -> list[bytes]:
+    units = []
+    for chunk in bytes(data).split(b"\x00\x00\x01"):
+        unit = chunk.rstrip(b"\x00")
+        if unit:
+            units.append(unit)
+    return units
+
+
+def _annexb_parameter_sets(data: bytes | None) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    units = _annexb_units(data or b"")
+    return (tuple(u for u in units if u[0] & 0x1F == 7), tuple(u for u in units if u[0] & 0x1F == 8))
+
+
+def _annexb_to_avcc(data: bytes) -> bytes:
+    """Start codes to 4-byte lengths; parameter sets and delimiters live in ``avcC``."""
+    units = [u for u in _annexb_units(data) if u[0] & 0x1F not in (7, 8, 9)]
+    return b"".join(len(u).to_bytes(4, "big") + u for u in units)
+
+
+class _Muxer:
+    """Muxes video packets in output time, checking decode order stays increasing."""
+
+    def __init__(self, out, stream) -> None:
+        self.out, self.stream = out, stream
+        self.last_dts: float | None = None
+
+    def mux(self, packet, time_base: Fraction) -> None:
+        dts = packet.dts if packet.dts is not None else packet.pts
+        dts_s = float(dts * time_base)
+        if self.last_dts is not None and dts_s <= self.last_dts + 1e-9:
+            raise _JoinError("decode timestamps would not increase at a join")
+        self.last_dts = dts_s
+        packet.stream = self.stream
+        packet.time_base = time_base
+        self.out.mux(packet)
+
+
+def _encode_frames(encoder, muxer: _Muxer, frames) -> None:
+    for frame in frames:
+        for packet in encoder.encode(frame):
+            muxer.mux(_rewrapped(packet), encoder.time_base)
+    for packet in encoder.encode(None):
+        muxer.mux(_rewrapped(packet), encoder.time_base)
+
+
+def _rewrapped(packet):
+    converted = av.Packet(_annexb_to_avcc(bytes(packet)))
+    converted.pts, converted.dts = packet.pts, packet.dts
+    converted.is_keyframe = packet.is_keyframe
+    return converted
+
+
+def _gop_frames(decoder, gop: _Gop, time_base: Fraction, span: _Span, lo: int, hi: int):
+    """Decode one GOP; yield (output pts, frame) for frame indices in [lo, hi)."""
+    for packet in gop.packets:
+        for frame in decoder.decode(packet):
+            index = _frame_index(frame.pts, time_base, span)
+            if index is not None and lo <= index < hi:
+                yield _for_encoder(frame, index - span.first, span.fps)
+    for frame in decoder.decode(None):
+        index = _frame_index(frame.pts, time_base, span)
+        if index is not None and lo <= index < hi:
+            yield _for_encoder(frame, index - span.first, span.fps)
+    decoder.flush_buffers()
+
+
+def _for_encoder(frame, pts: int, fps: Fraction):
+    frame.pts = pts
+    frame.time_base = 1 / fps
+    frame.pict_type = PictureType.NONE  # let x264 place keyframes, not the source
+    return frame
+
+
+def _write_smart(gops, plan: _SmartPlan, gop_size: int, decoder, time_base: Fraction, out,
+                 video_out, span: _Span, report: Callable[[float], None]) -> None:
+    muxer = _Muxer(out, video_out)
+    n = span.end - span.first
+    if span.first < plan.copy_from:
+        head = next(g for g in reversed(gops) if g.start <= span.first)
+        _encode_frames(_new_encoder(span, gop_size, global_header=True), muxer,
+                       _gop_frames(decoder, head, time_base, span, span.first, plan.copy_from))
+    offset = int(round((span.info.start_time_s + span.first / float(span.fps)) / time_base))
+    for gop in gops:
+        if plan.copy_from <= gop.start < plan.copy_to:
+            for packet in gop.packets:
+                packet.pts = packet.pts - offset
+                packet.dts = packet.dts - offset if packet.dts is not None else None
+                muxer.mux(packet, time_base)
+            report(0.05 + 0.9 * (gop.start - span.first) / n)
+    if plan.copy_to < span.end:
+        tail = next(g for g in gops if g.start == plan.copy_to)
+        _encode_frames(_new_encoder(span, gop_size, global_header=True), muxer,
+                       _gop_frames(decoder, tail, time_base, span, plan.copy_to, span.end))
+
+
+def _check_decodes(path: Path, span: _Span, plan: _SmartPlan) -> None:
+    """Decode across the first join and count all pictures; raise _JoinError if wrong."""
+    n = span.end - span.first
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        packets = sum(1 for p in container.demux(video) if p.size)
+        if packets != n:
+            raise _JoinError(f"{packets} pictures written, {n} expected")
+        container.seek(0)
+        wanted = min(n, plan.copy_from - span.first + 2)
+        decoded = 0
+        for _frame in container.decode(video):
+            decoded += 1
+            if decoded >= wanted:
+                break
+        if decoded < wanted:
+            raise _JoinError("the join cannot be decoded")
+
+
+# -- re-encode ---------------------------------------------------------------------------
+
+
+def _add_video_encoder(out, span: _Span, gop: int):
+    width, height = span.info.display_width, span.info.display_height
+    stream = out.add_stream("libx264", rate=span.fps)
+    stream.width, stream.height, stream.pix_fmt = width - width % 2, height - height % 2, "yuv420p"
+    stream.codec_context.time_base = 1 / span.fps
+    stream.codec_context.gop_size = gop
+    stream.codec_context.options = {"crf": str(_CRF), "preset": _PRESET}
+    return stream
+
+
+def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: _Span,
+                     caption: str | None, report: Callable[[float], None]) -> None:
+    n = span.end - span.first
+    turns = -(span.info.rotation // 90)
+    next_slot, held = 0, None
+
+    def emit(frame, slots: range) -> None:
+        picture = frame
+        if turns or caption:
+            rgb = frame.to_ndarray(format="rgb24")
+            if turns:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+            if caption:
+                rgb = draw_caption(rgb, caption)
+            picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        for slot in slots:
+            _for_encoder(picture, slot, span.fps)
+            out.mux(video_out.encode(picture))
+
+    packets = [p for g in gops for p in g.packets]
+    for frame in (f for p in packets + [None] for f in decoder.decode(p)):
+        index = _frame_index(frame.pts, time_base, span)
+        if index is None or index < span.first:
+            held = frame  # sample and hold on the frame grid, as the proxy does
+            continue
+        slot = min(index - span.first, n)
+        if slot > next_slot and held is not None:
+            emit(held, range(next_slot, slot))
+            next_slot = slot
+        if slot >= n:
+            break
+        held = frame
+        if slot >= next_slot:
+            emit(frame, range(next_slot, slot + 1))
+            next_slot = slot + 1
+        report(0.05 + 0.9 * next_slot / n)
+    if held is not None and next_slot < n:
+        emit(held, range(next_slot, n))
+    out.mux(video_out.encode(None))
+
+
+# -- audio -------------------------------------------------------------------------------
+
+
+def _write_audio(inp, audio_in, out, audio_out, layout: str, span: _Span) -> None:
+    """Encode the sound of exactly [first, end) frames' time span, starting at 0."""
+    rate = audio_in.codec_context.sample_rate or AUDIO_RATE
+    t0, t1 = span.first / float(span.fps), span.end / float(span.fps)
+    a0, a1 = int(round(t0 * rate)), int(round(t1 * rate))
+    channels = 1 if layout == "mono" else 2
+    samples = np.zeros((channels, a1 - a0), np.float32)
+    origin = span.info.start_time_s
+    inp.seek(max(0, int((origin + t0 - 0.5) / audio_in.time_base)), stream=audio_in,
+             backward=True)
+    convert = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    position = None
+    for frame in inp.decode(audio_in):
+        if frame.time is not None:
+            position = int(round((frame.time - origin) * rate))
+        elif position is None:
+            position = 0
+        for converted in convert.resample(frame):
+            chunk = converted.to_ndarray()
+            lo, hi = max(position, a0), min(position + chunk.shape[1], a1)
+            if hi > lo:
+                samples[:, lo - a0:hi - a0] = chunk[:, lo - position:hi - position]
+            position += chunk.shape[1]
+        if position >= a1:
+            break
+    wanted = int(round((span.end - span.first) / float(span.fps) * AUDIO_RATE))
+    if rate != AUDIO_RATE:
+        samples = _resample(samples, layout, rate)
+    samples = samples[:, :wanted]
+    if samples.shape[1] < wanted:
+        samples = np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
+    step = audio_out.codec_context.frame_size or 1024
+    for start in range(0, wanted, step):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + step]),
+                                           format="fltp", layout=layout)
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        out.mux(audio_out.encode(frame))
+    out.mux(audio_out.encode(None))
+
+
+def _resample(samples: np.ndarray, layout: str, rate: int) -> np.ndarray:
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=AUDIO_RATE)
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=layout)
+    frame.sample_rate = rate
+    frame.pts = 0
+    frame.time_base = Fraction(1, rate)
+    pieces = [f.to_ndarray() for f in resampler.resample(frame) + resampler.resample(None)]
+    return np.concatenate(pieces, axis=1) if pieces else samples[:, :0]
+
+
+# -- captions ----------------------------------------------------------------------------
+
+
+def draw_caption(rgb: np.ndarray, text: str) -> np.ndarray:
+    """Draw a caption at the bottom of a picture on a dark translucent band.
+
+    OpenCV's Hershey fonts cover ASCII only, so accents are dropped
+    (``"é"`` becomes ``"e"``) and other characters become ``"?"``. Long text is
+    wrapped to the picture width.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        uint8 picture of shape (height, width, 3).
+    text : str
+        The caption.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new picture with the caption.
+
+    Examples
+    --------
+    >>> picture = np.full((120, 160, 3), 200, np.uint8)
+    >>> out = draw_caption(picture, "Look, I found the ball!")
+    >>> bool(out[-5:].mean() < picture[-5:].mean()), bool((out[:20] == picture[:20]).all())
+    (True, True)
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"Expected an RGB picture of shape (h, w, 3), got shape {rgb.shape}.")
+    height, width = rgb.shape[:2]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    scale = max(0.3, height / 720 * 1.1)
+    thickness = max(1, round(scale * 2))
+    lines = _wrap(_ascii(text), font, scale, thickness, int(width * 0.92))
+    (_, line_h), baseline = cv2.getTextSize("Hg", font, scale, thickness)
+    step = line_h + baseline + max(2, line_h // 3)
+    band_h = step * len(lines) + step // 2
+    out = rgb.copy()
+    top = max(0, height - band_h)
+    out[top:] = (out[top:].astype(np.float32) * 0.4).astype(np.uint8)
+    y = top + step // 4 + line_h + max(1, step // 6)
+    for line in lines:
+        (line_w, _), _ = cv2.getTextSize(line, font, scale, thickness)
+        cv2.putText(out, line, ((width - line_w) // 2, y), font, scale, (255, 255, 255),
+                    thickness, cv2.LINE_AA)
+        y += step
+    return out
+
+
+def _ascii(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", " ".join(text.split()))
+    return "".join(c if ord(c) < 128 else "?" for c in plain if not unicodedata.combining(c))
+
+
+def _wrap(text: str, font: int, scale: float, thickness: int, max_width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split(" "):
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(candidate, font, scale, thickness)[0][0] <= max_width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def webvtt_timestamp(t_s: float) -> str:
+    """Format seconds as a WebVTT timestamp ``HH:MM:SS.mmm``.
+
+    Examples
+    --------
+    >>> webvtt_timestamp(3725.5)
+    '01:02:05.500'
+    """
+    if not t_s >= 0:
+        raise ValueError(f"A WebVTT time must be >= 0 seconds, got {t_s!r}.")
+    millis = int(round(t_s * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def write_webvtt(path: str | os.PathLike, cues: list[tuple[float, float, str]]) -> Path:
+    """Write captions as a WebVTT file (UTF-8).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output ``.vtt`` file.
+    cues : list of (start_s, end_s, text)
+        Cues with start < end; blank lines inside a text are collapsed, since a
+        blank line ends a cue, and ``-->`` is escaped.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     vtt = write_webvtt(pathlib.Path(d) / "c.vtt", [(0, 2.5, "Look at me!")])
+    ...     print(vtt.read_text())
+    WEBVTT
+    <BLANKLINE>
+    1
+    00:00:00.000 --> 00:00:02.500
+    Look at me!
+    <BLANKLINE>
+    """
+    blocks = ["WEBVTT", ""]
+    for number, (start, end, text) in enumerate(cues, start=1):
+        if not 0 <= start < end:
+            raise ValueError(f"Cue {number} must have 0 <= start < end, got {start!r}..{end!r}.")
+        lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+        body = "\n".join(lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        blocks += [str(number), f"{webvtt_timestamp(start)} --> {webvtt_timestamp(end)}", body, ""]
+    target = Path(path)
+    target.write_text("\n".join(blocks), encoding="utf-8")
+    return target
