@@ -165,6 +165,7 @@ def cut_clip(
     *,
     caption: str | None = None,
     burn_caption: bool = False,
+    smart: bool = True,
     progress: Callable[[float], None] | None = None,
 ) -> ClipResult:
     """Write the span ``[in_s, out_s)`` of a film as an H.264/AAC MP4 with fast start.
@@ -182,6 +183,8 @@ def cut_clip(
         Text to burn in at the bottom of the picture when ``burn_caption`` is set.
     burn_caption : bool
         Draw ``caption`` into every picture (forces re-encoding of the span).
+    smart : bool
+        Copy whole GOPs where possible (default); False always re-encodes the span.
     progress : callable, optional
         Called with fractions from 0.0 to 1.0.
 
@@ -226,7 +229,8 @@ def cut_clip(
     text = caption.strip() if burn_caption and caption else None
     try:
         try:
-            method = _write_clip(source_path, partial, span, text, report, smart=text is None)
+            method = _write_clip(source_path, partial, span, text, report,
+                                 smart=smart and text is None)
         except _JoinError:
             method = _write_clip(source_path, partial, span, text, report, smart=False)
         os.replace(partial, target)
@@ -327,8 +331,8 @@ def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
         video_in = pick_video_stream(inp)
         gops = _read_gops(inp, video_in, span)
         plan = _smart_plan(gops, span, span.info) if smart else None
-        encoder_gop = _matching_encoder_gop(video_in, span, plan.gop_sizes) if plan else None
-        if plan is not None and encoder_gop is not None:
+        setup = _matching_encoder(video_in, span, plan.gop_sizes) if plan else None
+        if plan is not None and setup is not None:
             video_out = out.add_stream_from_template(video_in)
             video_out.time_base = video_in.time_base
         else:
@@ -347,7 +351,7 @@ def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
             _write_reencoded(gops, decoder, video_in.time_base, out, video_out, span, caption,
                              report)
             return "reencode"
-        _write_smart(gops, plan, encoder_gop, decoder, video_in.time_base, out, video_out, span,
+        _write_smart(gops, plan, setup, decoder, video_in.time_base, out, video_out, span,
                      report)
     _check_decodes(partial, span, plan)
     return "smart"
@@ -356,29 +360,44 @@ def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
 # -- smart cut ---------------------------------------------------------------------------
 
 
-def _new_encoder(span: _Span, gop: int, *, global_header: bool):
+_VUI_FIELDS = ("sample_aspect_ratio", "color_range", "colorspace", "color_primaries", "color_trc")
+
+
+@dataclass(frozen=True)
+class _EncoderSetup:
+    gop: int
+    vui: tuple[tuple[str, object], ...]   # the source's aspect and colour fields (H.264 Annex E)
+
+
+def _new_encoder(span: _Span, setup: _EncoderSetup, *, global_header: bool):
+    """A libx264 encoder set up like ``make_proxy``'s, with the source's VUI fields."""
     encoder = av.CodecContext.create("libx264", "w")
+    for name, value in setup.vui:
+        setattr(encoder, name, value)
     encoder.width, encoder.height = span.info.width, span.info.height
     encoder.pix_fmt = "yuv420p"
     encoder.time_base = 1 / span.fps
     encoder.framerate = span.fps
-    encoder.gop_size = gop
+    encoder.gop_size = setup.gop
     encoder.options = {"crf": str(_CRF), "preset": _PRESET}
     if global_header:
         encoder.flags |= av.codec.context.Flags.global_header
     return encoder
 
 
-def _matching_encoder_gop(video_in, span: _Span, gop_sizes: tuple[int, ...]) -> int | None:
-    """A keyframe interval whose libx264 SPS/PPS equal the source's, or None."""
-    source_sets = _avcc_parameter_sets(video_in.codec_context.extradata)
+def _matching_encoder(video_in, span: _Span, gop_sizes: tuple[int, ...]) -> _EncoderSetup | None:
+    """An encoder setup whose libx264 SPS/PPS equal the source's, or None."""
+    source = video_in.codec_context
+    source_sets = _avcc_parameter_sets(source.extradata)
     if source_sets is None:
         return None
+    vui = tuple((name, getattr(source, name)) for name in _VUI_FIELDS if getattr(source, name, None))
     for gop in gop_sizes:
-        encoder = _new_encoder(span, gop, global_header=True)
+        setup = _EncoderSetup(gop, vui)
+        encoder = _new_encoder(span, setup, global_header=True)
         encoder.open()
         if _annexb_parameter_sets(encoder.extradata) == source_sets:
-            return gop
+            return setup
     return None
 
 
@@ -473,13 +492,13 @@ def _for_encoder(frame, pts: int, fps: Fraction):
     return frame
 
 
-def _write_smart(gops, plan: _SmartPlan, gop_size: int, decoder, time_base: Fraction, out,
+def _write_smart(gops, plan: _SmartPlan, setup: _EncoderSetup, decoder, time_base: Fraction, out,
                  video_out, span: _Span, report: Callable[[float], None]) -> None:
     muxer = _Muxer(out, video_out)
     n = span.end - span.first
     if span.first < plan.copy_from:
         head = next(g for g in reversed(gops) if g.start <= span.first)
-        _encode_frames(_new_encoder(span, gop_size, global_header=True), muxer,
+        _encode_frames(_new_encoder(span, setup, global_header=True), muxer,
                        _gop_frames(decoder, head, time_base, span, span.first, plan.copy_from))
     offset = int(round((span.info.start_time_s + span.first / float(span.fps)) / time_base))
     for gop in gops:
@@ -491,7 +510,7 @@ def _write_smart(gops, plan: _SmartPlan, gop_size: int, decoder, time_base: Frac
             report(0.05 + 0.9 * (gop.start - span.first) / n)
     if plan.copy_to < span.end:
         tail = next(g for g in gops if g.start == plan.copy_to)
-        _encode_frames(_new_encoder(span, gop_size, global_header=True), muxer,
+        _encode_frames(_new_encoder(span, setup, global_header=True), muxer,
                        _gop_frames(decoder, tail, time_base, span, plan.copy_to, span.end))
 
 

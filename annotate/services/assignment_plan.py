@@ -20,6 +20,7 @@ Rules (the trial's methods paragraph):
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
@@ -168,7 +169,8 @@ def _choose_reliability(
     need = {}
     for s, fs in strata.items():
         total = existing.stratum_segments.get(s, 0) + sum(len(f.segment_ids) for f in fs)
-        need[s] = max(0, round(share * total) - existing.reliability_segments.get(s, 0))
+        # Half up, not Python's round-half-even: a stratum owed half a segment gets one.
+        need[s] = max(0, math.floor(share * total + 0.5) - existing.reliability_segments.get(s, 0))
     n_tp = defaultdict(set)
     for f in films:
         n_tp[f.family].add(f.timepoint)

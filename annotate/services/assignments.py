@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from annotate.db.models import Assignment, Recording, Segment, User
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
+from annotate.services.assignment_plan import ExistingState, FilmUnit, interleave, plan_assignments
 from annotate.services.errors import ServiceError
 from annotate.services.studies import get_study
+from annotate.services.study_status import arm_labels, study_setting
 from annotate.services.users import get_user
 
 
@@ -169,3 +171,112 @@ def assign_segments(
     per_rater = {u.username: len(plan[u.id]) for u in users}
     audit.record(session, actor, "assign", study_id=study.id, mode=mode, seed=seed, created=created, per_rater=per_rater)
     return AssignmentSummary(created=created, already_assigned=already, seed=seed, per_rater=per_rater)
+
+
+@dataclass(frozen=True)
+class EngineSummary:
+    created_primary: int
+    created_reliability: int
+    seed: int
+    share: float
+    load: dict[str, int]  # rater -> segments assigned in this study (all runs)
+    share_by_stratum: dict[str, float]  # "Arm A · baseline" -> double-coded share (arms masked until unblinding)
+    relaxed_families: int  # families where one rater has two time points (not enough raters)
+    films_planned: int
+
+
+def plan_study(
+    session: Session,
+    actor: Actor,
+    study_key: str,
+    raters: list[str],
+    *,
+    share: float | None = None,
+    seed: int | None = None,
+    one_timepoint_per_family: bool = True,
+) -> EngineSummary:
+    """Run the assignment engine on every ready assessment film of the study not yet assigned.
+
+    Existing assignments are kept and counted (loads, shares, family rule), so running it again
+    after new films arrive extends the plan without disturbing it.
+    """
+    require_role(actor, "researcher")
+    study = get_study(session, study_key)
+    users = []
+    for name in raters:
+        user = get_user(session, name)
+        if user.role != "rater":
+            raise ServiceError(f"{user.username} is a {user.role}; only raters can be given segments to rate.")
+        users.append(user)
+    if not users:
+        raise ServiceError("Choose at least one rater.")
+    share = float(study_setting(study, "double_code_share") if share is None else share)
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    recs = session.scalars(
+        select(Recording).where(Recording.study_id == study.id, Recording.status == "ready", Recording.purpose == "assessment")
+        .order_by(Recording.id)
+    ).all()
+    existing = session.execute(
+        select(Assignment, Segment.recording_id)
+        .join(Segment, Assignment.segment_id == Segment.id)
+        .where(Assignment.study_id == study.id, Assignment.purpose.in_(("primary", "reliability")))
+    ).all()
+    assigned_films = {rid for a, rid in existing if a.purpose == "primary"}
+    rec_by_id = {r.id: r for r in recs}
+    labels = arm_labels(study)
+
+    def stratum(rec: Recording) -> tuple[str, str]:
+        return (rec.participant.arm.name if rec.participant else "?", rec.timepoint.name if rec.timepoint else "?")
+
+    films = [
+        FilmUnit(r.id, r.participant.external_id if r.participant else f"rec{r.id}", *stratum(r), tuple(s.id for s in r.segments))
+        for r in recs if r.id not in assigned_films and r.segments
+    ]
+    if not films:
+        raise ServiceError(f"Every ready assessment film of {study_key} is already assigned; ingest new films first.")
+    state = ExistingState()
+    ids = {u.id for u in users}
+    for a, rid in existing:
+        rec = rec_by_id.get(rid)
+        if rec is None:
+            continue
+        if a.rater_id in ids:
+            state.load[a.rater_id] = state.load.get(a.rater_id, 0) + 1
+        fam = rec.participant.external_id if rec.participant else f"rec{rec.id}"
+        state.family_timepoints.setdefault((fam, a.rater_id), set()).add(stratum(rec)[1])
+        key = stratum(rec)
+        if a.purpose == "reliability":
+            state.reliability_segments[key] = state.reliability_segments.get(key, 0) + 1
+        else:
+            state.stratum_segments[key] = state.stratum_segments.get(key, 0) + 1
+    try:
+        plan = plan_assignments(films, [u.id for u in users], share=share, seed=seed,
+                                one_timepoint_per_family=one_timepoint_per_family, existing=state)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    for u in users:
+        start = session.scalar(select(func.max(Assignment.order_index)).where(Assignment.rater_id == u.id))
+        start = -1 if start is None else start
+        for offset, item in enumerate(interleave(plan.queue(u.id), seed=seed + u.id), start=1):
+            session.add(Assignment(
+                study_id=study.id, rater_id=u.id, segment_id=item.segment_id, scheme_id=study.scheme_id,
+                purpose=item.purpose, order_index=start + offset,
+            ))
+    if study.status == "setup":
+        study.status = "rating"
+    session.flush()
+    name_of = {u.id: u.username for u in users}
+    summary = EngineSummary(
+        created_primary=sum(i.purpose == "primary" for i in plan.items),
+        created_reliability=sum(i.purpose == "reliability" for i in plan.items),
+        seed=seed, share=share,
+        load={name_of[r]: n for r, n in plan.load.items()},
+        share_by_stratum={f"{labels.get(a, a)} · {t}": round(v, 4) for (a, t), v in sorted(plan.share_by_stratum.items())},
+        relaxed_families=len(plan.relaxed_families),
+        films_planned=len(films),
+    )
+    audit.record(session, actor, "assign.engine", study_id=study.id, seed=seed, share=share,
+                 raters=sorted(name_of.values()), one_timepoint_per_family=one_timepoint_per_family,
+                 primary=summary.created_primary, reliability=summary.created_reliability,
+                 relaxed_families=summary.relaxed_families)
+    return summary

@@ -16,6 +16,7 @@ from annotate.config import Settings
 from annotate.db.models import Assignment, Rating, RatingHistory, Recording, Segment, Study, utcnow
 from annotate.db.models import Scheme as SchemeRow
 from annotate.schemes import Scheme as SchemeModel
+from annotate.services import consensus
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import ConflictError, NotFound, PermissionDenied, ReasonRequired, ServiceError
 from annotate.services.studies import scheme_model
@@ -141,6 +142,13 @@ def open_item(session: Session, actor: Actor, settings: Settings, assignment_id:
     )
 
 
+def _touch(a: Assignment) -> None:
+    if a.status == "assigned":
+        a.status = "in_progress"
+    if a.first_activity_at is None:
+        a.first_activity_at = utcnow()
+
+
 def _check_editable(session: Session, a: Assignment, reason: str) -> None:
     study = session.get(Study, a.study_id)
     if study.status not in _EDITABLE_STATUSES:
@@ -212,8 +220,7 @@ def save_rating(
             reason=reason.strip(),
         )
     )
-    if a.status == "assigned":
-        a.status = "in_progress"
+    _touch(a)
     session.flush()
     return row.version
 
@@ -234,8 +241,7 @@ def save_note(
         )
     )
     a.note, a.note_version = note, a.note_version + 1
-    if a.status == "assigned":
-        a.status = "in_progress"
+    _touch(a)
     session.flush()
     return a.note_version
 
@@ -254,3 +260,4 @@ def mark_done(session: Session, actor: Actor, assignment_id: int) -> None:
     if a.status != "done":
         a.status, a.done_at = "done", utcnow()
         session.flush()
+        consensus.open_tasks_after_done(session, a.segment_id)

@@ -34,11 +34,13 @@ Conventions (house rules for :mod:`annotate.stats`)
   limits for his index; a one-sided 95 % limit is the two-sided 90 % one
   (``confidence=0.90``).
 * A standard error (and its interval) is ``None`` where the plug-in variance is zero or
-  undefined (all answers in one category of an arm for Bang's index; every answer "don't
-  know", or no wrong and no right guesses possible, for James'). ``BI`` prints SE 0 there;
-  a zero-width interval is not an honest statement of uncertainty. James' index itself is
-  ``None`` when its chance term ``P_de`` is 0 (all guesses name the one arm whose members
-  were the only ones to guess), where ``BI`` returns NaN.
+  undefined: for Bang's index when all answers of the arm fall in one category; for James'
+  when every answer is "don't know", and in the few tables where the delta-method variance
+  is exactly 0 (every guess right without "don't know", or every guess wrong with as many
+  guesses in each arm). ``BI`` prints SE 0 (or NaN) there; a zero-width
+  interval is not an honest statement of uncertainty. James' index itself is ``None`` when
+  its chance term ``P_de`` is 0 (every guess is right and all come from one arm), where
+  ``BI`` returns NaN.
 * Bad input (negative or non-integer counts, an unknown arm or guess, an arm with no
   answers, swapped arms) raises :class:`BlindingInputError`, a ``ValueError`` whose message
   says what to fix.
@@ -163,7 +165,9 @@ def _z(confidence: float) -> float:
 
 def _answered(counts: object, expected_arm: str | None = None) -> GuessCounts:
     if not isinstance(counts, GuessCounts):
-        raise BlindingInputError(f"expected GuessCounts for the {expected_arm or 'arm'}; got {type(counts).__name__}")
+        raise BlindingInputError(
+            f"expected GuessCounts for the {expected_arm or 'arm'}; got {type(counts).__name__}"
+        )
     if expected_arm is not None and counts.arm != expected_arm:
         raise BlindingInputError(
             f"the {expected_arm} argument holds the {counts.arm} arm's guesses; pass the treatment arm first"
@@ -307,7 +311,9 @@ def _rows(frame_or_records: Any, true_arm: str, guess: str) -> Iterable[tuple[ob
             raise BlindingInputError(f"record {position} must be a mapping with keys {true_arm!r} and {guess!r}")
         for key in (true_arm, guess):
             if key not in record:
-                raise BlindingInputError(f"record {position} has no {key!r}; give each record {true_arm!r} and {guess!r}")
+                raise BlindingInputError(
+                    f"record {position} has no {key!r}; give each record {true_arm!r} and {guess!r}"
+                )
         rows.append((record[true_arm], record[guess]))
     return rows
 
