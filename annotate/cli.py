@@ -17,7 +17,7 @@ import click
 
 from annotate.cli_stats import stats as stats_group
 from annotate.config import REPO_ROOT, Settings, get_settings
-from annotate.services import assignments, demo, exports, recordings, studies, users
+from annotate.services import assignments, demo, exports, recordings, studies, study_status, users
 from annotate.services.actor import Actor
 from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
@@ -176,6 +176,57 @@ def study_create(key: str, arms: str, timepoints: str, scheme_key: str, segment_
     click.echo(f"Created study {info.key}: arms {', '.join(info.arms)}; time points {', '.join(info.timepoints)}; scheme {info.scheme_key} v{info.scheme_version}.")
 
 
+def _move(key: str, target: str, reason: str, as_user: str | None) -> None:
+    with unit_of_work(_settings()) as session:
+        gate = study_status.set_status(session, _actor(session, as_user), key, target, reason)
+    click.echo(f"Study {gate.key} is now {gate.status}.")
+
+
+@study_group.command("lock")
+@click.argument("key")
+@click.option("--reason", default="")
+@click.option("--as", "as_user", default=None)
+def study_lock(key: str, reason: str, as_user: str | None) -> None:
+    """Freeze all ratings (later changes only by an admin, with a reason)."""
+    _move(key, "locked", reason, as_user)
+
+
+@study_group.command("unblind")
+@click.argument("key")
+@click.option("--reason", required=True, help="Why now (kept in the audit log).")
+@click.option("--as", "as_user", default=None)
+def study_unblind(key: str, reason: str, as_user: str | None) -> None:
+    """Unblind a locked study: per-arm results and full exports become available."""
+    _move(key, "unblinded", reason, as_user)
+
+
+@study_group.command("reopen")
+@click.argument("key")
+@click.option("--reason", required=True)
+@click.option("--as", "as_user", default=None)
+def study_reopen(key: str, reason: str, as_user: str | None) -> None:
+    """Reopen a locked study for rating (admin)."""
+    _move(key, "rating", reason, as_user)
+
+
+@study_group.command("settings")
+@click.argument("key")
+@click.option("--share", type=float, default=None, help="Share of segments double-coded.")
+@click.option("--tolerance", type=float, default=None, help="Consensus when scores differ by more than this.")
+@click.option("--arm-guess/--no-arm-guess", default=None, help="Ask raters to guess the arm after each film.")
+@click.option("--due-days", type=int, default=None)
+@click.option("--consensus-rater", default=None, help="Senior rater who decides consensus.")
+def study_settings_cmd(key: str, share, tolerance, arm_guess, due_days, consensus_rater) -> None:  # noqa: ANN001
+    """Show or change the study's workflow settings."""
+    values = {k: v for k, v in dict(double_code_share=share, consensus_tolerance=tolerance, ask_arm_guess=arm_guess,
+                                     due_days=due_days, consensus_rater=consensus_rater).items() if v is not None}
+    with unit_of_work(_settings()) as session:
+        actor = _actor(session, None)
+        now = study_status.update_settings(session, actor, key, **values) if values else study_status.study_settings(session, actor, key)
+    for k, v in now.items():
+        click.echo(f"{k}: {v}")
+
+
 @main.group("participants")
 def participants_group() -> None:
     """Participants and allocation."""
@@ -250,34 +301,52 @@ def recordings_cmd(study_key: str, as_json: bool) -> None:
 @main.command()
 @click.option("--study", "study_key", required=True)
 @click.option("--rater", "raters", multiple=True, required=True, help="Rater username (repeat for several).")
+@click.option("--share", type=float, default=None, help="Share double-coded (default: the study's, 0.2).")
+@click.option("--seed", type=int, default=None, help="Seed (recorded in the audit log; same seed, same plan).")
+@click.option("--allow-same-family", is_flag=True, help="Let one rater rate several time points of a family.")
+@click.option("--manual", is_flag=True, help="Simple assignment instead of the planning engine.")
 @click.option("--mode", type=click.Choice(["split", "all"]), default="split", show_default=True,
-              help="split: each segment to one rater; all: every rater gets every segment.")
-@click.option("--film", "films", multiple=True, help="Only segments of these film codes (repeatable).")
-@click.option("--seed", type=int, default=None, help="Seed of the queue order (recorded).")
+              help="With --manual: split = each segment to one rater; all = every rater every segment.")
+@click.option("--film", "films", multiple=True, help="With --manual: only these film codes (repeatable).")
 @click.option("--as", "as_user", default=None)
-def assign(study_key: str, raters: tuple[str, ...], mode: str, films: tuple[str, ...], seed: int | None, as_user: str | None) -> None:
-    """Assign segments to raters."""
+def assign(study_key: str, raters: tuple[str, ...], share: float | None, seed: int | None, allow_same_family: bool,
+           manual: bool, mode: str, films: tuple[str, ...], as_user: str | None) -> None:
+    """Assign films to raters with planned, stratified double-coding (or --manual)."""
     with unit_of_work(_settings()) as session:
         actor = _actor(session, as_user)
-        ids = None
-        if films:
-            segs = assignments.assignable_segments(session, actor, study_key)
-            ids = [s.segment_id for s in segs if s.blind_code in set(films)]
-        res = assignments.assign_segments(session, actor, study_key, list(raters), segment_ids=ids, mode=mode, seed=seed)
-    click.echo(f"{res.created} assignment(s) made with seed {res.seed}; {res.already_assigned} already assigned.")
-    for name, n in res.per_rater.items():
-        click.echo(f"  {name}: +{n}")
+        if manual:
+            ids = None
+            if films:
+                segs = assignments.assignable_segments(session, actor, study_key)
+                ids = [s.segment_id for s in segs if s.blind_code in set(films)]
+            res = assignments.assign_segments(session, actor, study_key, list(raters), segment_ids=ids, mode=mode, seed=seed)
+            click.echo(f"{res.created} assignment(s) made with seed {res.seed}; {res.already_assigned} already assigned.")
+            for name, n in res.per_rater.items():
+                click.echo(f"  {name}: +{n}")
+            return
+        plan = assignments.plan_study(session, actor, study_key, list(raters), share=share, seed=seed,
+                                      one_timepoint_per_family=not allow_same_family)
+    click.echo(f"{plan.films_planned} film(s): {plan.created_primary} primary and {plan.created_reliability} "
+               f"double-coded items, seed {plan.seed}.")
+    for name, n in plan.load.items():
+        click.echo(f"  {name}: {n} segments in total")
+    for stratum, got in plan.share_by_stratum.items():
+        click.echo(f"  {stratum}: {got:.1%} double-coded")
+    if plan.relaxed_families:
+        click.echo(f"  note: {plan.relaxed_families} family(ies) have a rater with two time points (too few raters).")
 
 
 @main.command("export")
 @click.option("--study", "study_key", required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "blinded", "masked", "full"]), default="auto", show_default=True,
+              help="blinded: film codes only; masked: arms as Arm A/B; full: after unblinding; auto: full if unblinded.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
 @click.option("--as", "as_user", default=None)
-def export_cmd(study_key: str, fmt: str, out: Path | None, as_user: str | None) -> None:
+def export_cmd(study_key: str, fmt: str, mode: str, out: Path | None, as_user: str | None) -> None:
     """Export all ratings of a study (tidy CSV, one row per rating)."""
     with unit_of_work(_settings()) as session:
-        text = exports.ratings_csv(session, _actor(session, as_user), study_key)
+        text = exports.ratings_csv(session, _actor(session, as_user), study_key, mode=mode)
     if out:
         out.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {out}")

@@ -1,6 +1,7 @@
 """Time ``annotate.media.cut_clip`` against the ffmpeg CLI: full re-encode and span re-encode.
 
-Usage: ``python bench/bench_clip.py [--seconds 600] [--clip 15] [--in-point 123.4] [--skip-full]``
+Usage: ``python bench/bench_clip.py [--seconds 600] [--clip 15] [--in-point 123.4] [--skip-full]
+[--activity]``
 
 The source is a 10-minute 1080p30 H.264/AAC film with a 1 s GOP, like a proxy
 (``testsrc2`` + ``sine`` made with the imageio-ffmpeg binary, ``-preset veryfast
@@ -11,6 +12,9 @@ film again). The clip's in point is not on a keyframe. Rows:
 * ``cut_clip (forced re-encode)`` -- the fallback path: seek, re-encode the span;
 * ``ffmpeg -ss IN -i film -t CLIP`` -- fast-seek re-encode of just the span (the fair peer);
 * ``ffmpeg full re-encode`` -- the whole film re-encoded (the issue's yardstick).
+
+With ``--activity`` it also times ``activity_curve`` (motion + loudness, step 0.5 s)
+on a 720p copy of the film (the proxies' maximum height), cached next to it.
 
 All encodes use libx264 ``veryfast`` CRF 23 and AAC, as the proxies do. For each
 output the first picture is compared with the source picture at the in point
@@ -30,6 +34,7 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
+from annotate.media.activity import activity_curve
 from annotate.media.clips import cut_clip
 from annotate.media.probe import probe
 from annotate.media.thumbs import frame_at
@@ -74,6 +79,7 @@ def main() -> int:
     parser.add_argument("--clip", type=float, default=15.0, help="clip length (15)")
     parser.add_argument("--in-point", type=float, default=123.4, help="in point, s (123.4)")
     parser.add_argument("--skip-full", action="store_true", help="skip the full re-encode")
+    parser.add_argument("--activity", action="store_true", help="also time activity_curve")
     args = parser.parse_args()
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     film = make_film(ffmpeg, args.seconds)
@@ -119,7 +125,24 @@ def main() -> int:
                     frames = str(sum(1 for p in container.demux(video=0) if p.size))
                 diff = f"{np.abs(first_frame(path).astype(int) - reference.astype(int)).mean():.2f}"
             print(f"{name:<30} {seconds:>8.2f} {seconds / base:>10.1f}x {frames:>7} {diff:>17}")
+    if args.activity:
+        time_activity(ffmpeg, film, info.duration_s)
     return 0
+
+
+def time_activity(ffmpeg: str, film: Path, duration_s: float) -> None:
+    small = film.with_name(film.stem + "_720p.mp4")
+    if not small.exists():
+        run_ffmpeg(ffmpeg, ["-i", str(film), "-vf", "scale=-2:720", *X264, "-g", "30", "-c:a",
+                            "copy", "-movflags", "+faststart", str(small.with_suffix(".tmp.mp4"))])
+        small.with_suffix(".tmp.mp4").rename(small)
+    for path in (small, film):
+        info = probe(path)
+        started = time.perf_counter()
+        curve = activity_curve(path, step_s=0.5)
+        seconds = time.perf_counter() - started
+        print(f"activity_curve {info.height}p: {seconds:.1f} s for {duration_s:.0f} s of film = "
+              f"{duration_s / seconds:.1f}x real time ({len(curve.times)} steps)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from annotate.media import make_broken_files, make_synthetic_film
 COMMANDS = [
     [], ["init"], ["demo"], ["serve"], ["sample-media"], ["users"], ["users", "add"], ["users", "list"],
     ["study"], ["study", "create"], ["participants"], ["participants", "import"], ["ingest"],
-    ["recordings"], ["assign"], ["export"], ["stats"], ["stats", "reliability"],
+    ["recordings"], ["assign"], ["export"], ["stats"], ["stats", "reliability"], ["stats", "arms"],
+    ["study", "lock"], ["study", "unblind"], ["study", "reopen"], ["study", "settings"],
 ]
 
 
@@ -65,10 +66,18 @@ def test_researcher_flow(cli_env):
     ok = [x for x in recs if x["status"] == "ready"][0]
     assert {"original_name", "status", "reason", "proxy_file", "duration_s", "width", "height", "has_audio"} <= set(ok)
     assert ok["has_audio"] is True and (ok["width"], ok["height"]) == (160, 120)
-    r = run("assign", "--study", "S1", "--rater", "ann", "--seed", "5")
-    assert r.exit_code == 0 and "seed 5" in r.output
+    r = run("users", "add", "bob", "--role", "rater", env={"ANNOTATE_NEW_PASSWORD": "rater-pass-2"})
+    r = run("assign", "--study", "S1", "--rater", "ann", "--rater", "bob", "--seed", "5", "--share", "0.5")
+    assert r.exit_code == 0 and "seed 5" in r.output and "double-coded" in r.output, r.output
     out = run("export", "--study", "S1").output
     assert out.splitlines()[0].startswith("study,participant,arm,timepoint")
+    assert "VIPP" not in out  # masked before unblinding
+    r = CliRunner().invoke(main, ["export", "--study", "S1", "--mode", "full"])
+    assert r.exit_code == 1 and "after unblinding" in r.output
+    assert "participant" not in run("export", "--study", "S1", "--mode", "blinded").output.splitlines()[0]
+    assert "is now locked" in run("study", "lock", "S1").output
+    assert "is now unblinded" in run("study", "unblind", "S1", "--reason", "primary analysis").output
+    assert "double_code_share: 0.2" in run("study", "settings", "S1").output
 
 
 def test_errors_are_messages_not_tracebacks(cli_env):

@@ -36,10 +36,13 @@ import av
 import av.error
 import cv2
 import numpy as np
-from av.video.frame import PictureType
 
+from annotate.media._smartcut import (
+    CRF, PRESET, JoinError, Span, check_decodes, for_encoder, frame_index, matching_encoder,
+    read_gops, smart_plan, write_smart,
+)
 from annotate.media.errors import MediaError
-from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe
+from annotate.media.probe import open_input, pick_video_stream, probe
 
 __all__ = [
     "ClipResult", "ClipRangeError", "cut_clip", "clip_frame_range", "draw_caption",
@@ -48,7 +51,6 @@ __all__ = [
 
 AUDIO_RATE = 48_000
 _AUDIO_BITRATE = 128_000
-_CRF, _PRESET = 23, "veryfast"          # the defaults of ProxySettings
 _END_TOLERANCE_FRAMES = 0.5             # out_s may exceed the end by half a frame (rounding)
 
 
@@ -225,13 +227,13 @@ def cut_clip(
     report = progress or (lambda _fraction: None)
     report(0.0)
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    span = _Span(info, fps, first, end)
+    span = Span(info, fps, first, end)
     text = caption.strip() if burn_caption and caption else None
     try:
         try:
             method = _write_clip(source_path, partial, span, text, report,
                                  smart=smart and text is None)
-        except _JoinError:
+        except JoinError:
             method = _write_clip(source_path, partial, span, text, report, smart=False)
         os.replace(partial, target)
     except av.error.FFmpegError as exc:
@@ -246,92 +248,14 @@ def cut_clip(
                       (end - first) / float(fps), info.has_audio, method)
 
 
-@dataclass(frozen=True)
-class _Span:
-    info: ProbeResult
-    fps: Fraction
-    first: int
-    end: int
-
-
-@dataclass
-class _Gop:
-    start: int                 # frame index of the keyframe
-    packets: list              # in decode order
-    closed: bool = True        # no picture shown before the keyframe
-
-
-def _frame_index(pts: int | None, time_base: Fraction, span: _Span) -> int | None:
-    if pts is None:
-        return None
-    return int(round((float(pts * time_base) - span.info.start_time_s) * float(span.fps)))
-
-
-def _read_gops(container, video, span: _Span) -> list[_Gop]:
-    """Demux (without decoding) the GOPs that hold frames ``first .. end - 1``.
-
-    Seeks to the keyframe at or before the in point, so only the clip's own GOPs
-    are read. A trailing GOP without packets marks where the last one ends.
-    """
-    tb = video.time_base
-    seek_s = span.info.start_time_s + span.first / float(span.fps)
-    container.seek(max(0, int(seek_s / tb)), stream=video, backward=True)
-    gops: list[_Gop] = []
-    for packet in container.demux(video):
-        index = _frame_index(packet.pts, tb, span)
-        if packet.size == 0 or index is None:
-            continue
-        if packet.is_keyframe or not gops:
-            if packet.is_keyframe and index >= span.end and gops:
-                gops.append(_Gop(index, []))
-                break
-            gops.append(_Gop(index, []))
-        gop = gops[-1]
-        gop.packets.append(packet)
-        gop.closed = gop.closed and index >= gop.start
-    return gops
-
-
-@dataclass(frozen=True)
-class _SmartPlan:
-    copy_from: int           # first copied frame (a keyframe)
-    copy_to: int             # end of the copied frames (a keyframe or the film's end)
-    gop_sizes: tuple[int, ...]   # keyframe intervals to try for matching SPS/PPS
-
-
-def _smart_plan(gops: list[_Gop], span: _Span, info: ProbeResult) -> _SmartPlan | None:
-    if info.video_codec != "h264" or info.pix_fmt != "yuv420p" or info.rotation:
-        return None
-    starts = [g.start for g in gops]
-    inner = [s for s in starts if span.first <= s <= span.end]
-    total = int(round(info.duration_s * float(span.fps)))
-    if not inner:
-        return None
-    copy_from = inner[0]
-    # The last stored GOP ends at the next keyframe or, at the end of the film, at its end.
-    bounds = [s for s in inner if s > copy_from] + ([total] if span.end == total else [])
-    copy_to = max(bounds, default=copy_from)
-    if copy_to <= copy_from or copy_to > span.end:
-        return None
-    if not all(g.closed for g in gops if copy_from <= g.start < copy_to):
-        return None
-    spacing = [b - a for a, b in zip(starts, starts[1:])]
-    gop_sizes = list(dict.fromkeys([round(float(span.fps))] + ([max(spacing)] if spacing else [])))
-    return _SmartPlan(copy_from, copy_to, tuple(gop_sizes))
-
-
-class _JoinError(Exception):
-    """The smart cut cannot join cleanly here; re-encode the span instead."""
-
-
-def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
+def _write_clip(src: Path, partial: Path, span: Span, caption: str | None,
                 report: Callable[[float], None], *, smart: bool) -> str:
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with open_input(src) as inp, av.open(str(partial), "w", format="mp4", options=options) as out:
         video_in = pick_video_stream(inp)
-        gops = _read_gops(inp, video_in, span)
-        plan = _smart_plan(gops, span, span.info) if smart else None
-        setup = _matching_encoder(video_in, span, plan.gop_sizes) if plan else None
+        gops = read_gops(inp, video_in, span)
+        plan = smart_plan(gops, span, span.info) if smart else None
+        setup = matching_encoder(video_in, span, plan.gop_sizes) if plan else None
         if plan is not None and setup is not None:
             video_out = out.add_stream_from_template(video_in)
             video_out.time_base = video_in.time_base
@@ -351,202 +275,26 @@ def _write_clip(src: Path, partial: Path, span: _Span, caption: str | None,
             _write_reencoded(gops, decoder, video_in.time_base, out, video_out, span, caption,
                              report)
             return "reencode"
-        _write_smart(gops, plan, setup, decoder, video_in.time_base, out, video_out, span,
+        write_smart(gops, plan, setup, decoder, video_in.time_base, out, video_out, span,
                      report)
-    _check_decodes(partial, span, plan)
+    check_decodes(partial, span, plan)
     return "smart"
-
-
-# -- smart cut ---------------------------------------------------------------------------
-
-
-_VUI_FIELDS = ("sample_aspect_ratio", "color_range", "colorspace", "color_primaries", "color_trc")
-
-
-@dataclass(frozen=True)
-class _EncoderSetup:
-    gop: int
-    vui: tuple[tuple[str, object], ...]   # the source's aspect and colour fields (H.264 Annex E)
-
-
-def _new_encoder(span: _Span, setup: _EncoderSetup, *, global_header: bool):
-    """A libx264 encoder set up like ``make_proxy``'s, with the source's VUI fields."""
-    encoder = av.CodecContext.create("libx264", "w")
-    for name, value in setup.vui:
-        setattr(encoder, name, value)
-    encoder.width, encoder.height = span.info.width, span.info.height
-    encoder.pix_fmt = "yuv420p"
-    encoder.time_base = 1 / span.fps
-    encoder.framerate = span.fps
-    encoder.gop_size = setup.gop
-    encoder.options = {"crf": str(_CRF), "preset": _PRESET}
-    if global_header:
-        encoder.flags |= av.codec.context.Flags.global_header
-    return encoder
-
-
-def _matching_encoder(video_in, span: _Span, gop_sizes: tuple[int, ...]) -> _EncoderSetup | None:
-    """An encoder setup whose libx264 SPS/PPS equal the source's, or None."""
-    source = video_in.codec_context
-    source_sets = _avcc_parameter_sets(source.extradata)
-    if source_sets is None:
-        return None
-    vui = tuple((name, getattr(source, name)) for name in _VUI_FIELDS if getattr(source, name, None))
-    for gop in gop_sizes:
-        setup = _EncoderSetup(gop, vui)
-        encoder = _new_encoder(span, setup, global_header=True)
-        encoder.open()
-        if _annexb_parameter_sets(encoder.extradata) == source_sets:
-            return setup
-    return None
-
-
-def _avcc_parameter_sets(avcc: bytes | None) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | None:
-    """SPS and PPS NAL units from an ``avcC`` record (ISO/IEC 14496-15 5.3.3.1)."""
-    if not avcc or len(avcc) < 7 or avcc[0] != 1:
-        return None
-    position, found = 5, []
-    for mask in (0x1F, 0xFF):
-        count = avcc[position] & mask
-        position += 1
-        units = []
-        for _ in range(count):
-            length = int.from_bytes(avcc[position:position + 2], "big")
-            units.append(bytes(avcc[position + 2:position + 2 + length]))
-            position += 2 + length
-        found.append(tuple(units))
-    return found[0], found[1]
-
-
-def _annexb_units(data: bytes) -> list[bytes]:
-    units = []
-    for chunk in bytes(data).split(b"\x00\x00\x01"):
-        unit = chunk.rstrip(b"\x00")
-        if unit:
-            units.append(unit)
-    return units
-
-
-def _annexb_parameter_sets(data: bytes | None) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
-    units = _annexb_units(data or b"")
-    return (tuple(u for u in units if u[0] & 0x1F == 7), tuple(u for u in units if u[0] & 0x1F == 8))
-
-
-def _annexb_to_avcc(data: bytes) -> bytes:
-    """Start codes to 4-byte lengths; parameter sets and delimiters live in ``avcC``."""
-    units = [u for u in _annexb_units(data) if u[0] & 0x1F not in (7, 8, 9)]
-    return b"".join(len(u).to_bytes(4, "big") + u for u in units)
-
-
-class _Muxer:
-    """Muxes video packets in output time, checking decode order stays increasing."""
-
-    def __init__(self, out, stream) -> None:
-        self.out, self.stream = out, stream
-        self.last_dts: float | None = None
-
-    def mux(self, packet, time_base: Fraction) -> None:
-        dts = packet.dts if packet.dts is not None else packet.pts
-        dts_s = float(dts * time_base)
-        if self.last_dts is not None and dts_s <= self.last_dts + 1e-9:
-            raise _JoinError("decode timestamps would not increase at a join")
-        self.last_dts = dts_s
-        packet.stream = self.stream
-        packet.time_base = time_base
-        self.out.mux(packet)
-
-
-def _encode_frames(encoder, muxer: _Muxer, frames) -> None:
-    for frame in frames:
-        for packet in encoder.encode(frame):
-            muxer.mux(_rewrapped(packet), encoder.time_base)
-    for packet in encoder.encode(None):
-        muxer.mux(_rewrapped(packet), encoder.time_base)
-
-
-def _rewrapped(packet):
-    converted = av.Packet(_annexb_to_avcc(bytes(packet)))
-    converted.pts, converted.dts = packet.pts, packet.dts
-    converted.is_keyframe = packet.is_keyframe
-    return converted
-
-
-def _gop_frames(decoder, gop: _Gop, time_base: Fraction, span: _Span, lo: int, hi: int):
-    """Decode one GOP; yield (output pts, frame) for frame indices in [lo, hi)."""
-    for packet in gop.packets:
-        for frame in decoder.decode(packet):
-            index = _frame_index(frame.pts, time_base, span)
-            if index is not None and lo <= index < hi:
-                yield _for_encoder(frame, index - span.first, span.fps)
-    for frame in decoder.decode(None):
-        index = _frame_index(frame.pts, time_base, span)
-        if index is not None and lo <= index < hi:
-            yield _for_encoder(frame, index - span.first, span.fps)
-    decoder.flush_buffers()
-
-
-def _for_encoder(frame, pts: int, fps: Fraction):
-    frame.pts = pts
-    frame.time_base = 1 / fps
-    frame.pict_type = PictureType.NONE  # let x264 place keyframes, not the source
-    return frame
-
-
-def _write_smart(gops, plan: _SmartPlan, setup: _EncoderSetup, decoder, time_base: Fraction, out,
-                 video_out, span: _Span, report: Callable[[float], None]) -> None:
-    muxer = _Muxer(out, video_out)
-    n = span.end - span.first
-    if span.first < plan.copy_from:
-        head = next(g for g in reversed(gops) if g.start <= span.first)
-        _encode_frames(_new_encoder(span, setup, global_header=True), muxer,
-                       _gop_frames(decoder, head, time_base, span, span.first, plan.copy_from))
-    offset = int(round((span.info.start_time_s + span.first / float(span.fps)) / time_base))
-    for gop in gops:
-        if plan.copy_from <= gop.start < plan.copy_to:
-            for packet in gop.packets:
-                packet.pts = packet.pts - offset
-                packet.dts = packet.dts - offset if packet.dts is not None else None
-                muxer.mux(packet, time_base)
-            report(0.05 + 0.9 * (gop.start - span.first) / n)
-    if plan.copy_to < span.end:
-        tail = next(g for g in gops if g.start == plan.copy_to)
-        _encode_frames(_new_encoder(span, setup, global_header=True), muxer,
-                       _gop_frames(decoder, tail, time_base, span, plan.copy_to, span.end))
-
-
-def _check_decodes(path: Path, span: _Span, plan: _SmartPlan) -> None:
-    """Decode across the first join and count all pictures; raise _JoinError if wrong."""
-    n = span.end - span.first
-    with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        packets = sum(1 for p in container.demux(video) if p.size)
-        if packets != n:
-            raise _JoinError(f"{packets} pictures written, {n} expected")
-        container.seek(0)
-        wanted = min(n, plan.copy_from - span.first + 2)
-        decoded = 0
-        for _frame in container.decode(video):
-            decoded += 1
-            if decoded >= wanted:
-                break
-        if decoded < wanted:
-            raise _JoinError("the join cannot be decoded")
 
 
 # -- re-encode ---------------------------------------------------------------------------
 
 
-def _add_video_encoder(out, span: _Span, gop: int):
+def _add_video_encoder(out, span: Span, gop: int):
     width, height = span.info.display_width, span.info.display_height
     stream = out.add_stream("libx264", rate=span.fps)
     stream.width, stream.height, stream.pix_fmt = width - width % 2, height - height % 2, "yuv420p"
     stream.codec_context.time_base = 1 / span.fps
     stream.codec_context.gop_size = gop
-    stream.codec_context.options = {"crf": str(_CRF), "preset": _PRESET}
+    stream.codec_context.options = {"crf": str(CRF), "preset": PRESET}
     return stream
 
 
-def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: _Span,
+def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: Span,
                      caption: str | None, report: Callable[[float], None]) -> None:
     n = span.end - span.first
     turns = -(span.info.rotation // 90)
@@ -562,12 +310,12 @@ def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: _
                 rgb = draw_caption(rgb, caption)
             picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         for slot in slots:
-            _for_encoder(picture, slot, span.fps)
+            for_encoder(picture, slot, span.fps)
             out.mux(video_out.encode(picture))
 
     packets = [p for g in gops for p in g.packets]
     for frame in (f for p in packets + [None] for f in decoder.decode(p)):
-        index = _frame_index(frame.pts, time_base, span)
+        index = frame_index(frame.pts, time_base, span)
         if index is None or index < span.first:
             held = frame  # sample and hold on the frame grid, as the proxy does
             continue
@@ -590,7 +338,7 @@ def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: _
 # -- audio -------------------------------------------------------------------------------
 
 
-def _write_audio(inp, audio_in, out, audio_out, layout: str, span: _Span) -> None:
+def _write_audio(inp, audio_in, out, audio_out, layout: str, span: Span) -> None:
     """Encode the sound of exactly [first, end) frames' time span, starting at 0."""
     rate = audio_in.codec_context.sample_rate or AUDIO_RATE
     t0, t1 = span.first / float(span.fps), span.end / float(span.fps)

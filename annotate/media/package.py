@@ -346,7 +346,7 @@ break-inside:avoid}
 .clip img{width:240px;height:auto;border:1px solid #ccc;flex:none}
 .clip h2{font-size:1.1em;margin:0 0 .3em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
-dt{font-weight:bold} dd{margin:0}
+dt{font-weight:bold} dd{margin:0} dd p{margin:0 0 .4em}
 .caption{font-style:italic}
 @media print{body{margin:0;max-width:none} @page{size:A4;margin:15mm} a{color:inherit}}
 """
@@ -400,13 +400,13 @@ def _script_pdf(folder: Path, exported: list[_Exported], texts: dict) -> bool:
             fig = Figure(figsize=a4)
             y = 0.95
             if page_no == 0:
-                fig.text(0.08, y, str(texts["title"]), fontsize=16, weight="bold", va="top")
+                fig.text(0.08, y, str(texts["title"]), fontsize=16, weight="bold", va="top", parse_math=False)
                 y -= 0.035
                 fig.text(0.08, y, f"{texts['family_label']} · Session {texts['session_no']}",
-                         fontsize=10, va="top", color="#444444")
+                         fontsize=10, va="top", parse_math=False, color="#444444")
                 y -= 0.03
                 for line in lines_of(texts["opening_note"], 95)[:8]:
-                    fig.text(0.08, y, line, fontsize=9, va="top")
+                    fig.text(0.08, y, line, fontsize=9, va="top", parse_math=False)
                     y -= 0.016
                 y -= 0.01
             for item in page:
@@ -423,12 +423,12 @@ def _script_pdf(folder: Path, exported: list[_Exported], texts: dict) -> bool:
                     text_lines += lines_of(f"Caption: “{item.clip.caption.strip()}”", 55)
                 text_lines += lines_of(f"Notes: {item.clip.notes}", 55) if item.clip.notes else []
                 for k, line in enumerate(text_lines[:14]):
-                    fig.text(0.41, y - 0.017 * k, line, fontsize=9, va="top",
+                    fig.text(0.41, y - 0.017 * k, line, fontsize=9, va="top", parse_math=False,
                              weight="bold" if k == 0 else "normal")
                 y -= box_h
             if page_no == len(pages) - 1:
                 for line in lines_of(texts["closing_note"], 95)[:8]:
-                    fig.text(0.08, y, line, fontsize=9, va="top")
+                    fig.text(0.08, y, line, fontsize=9, va="top", parse_math=False)
                     y -= 0.016
             pdf.savefig(fig)
     return True

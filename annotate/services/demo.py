@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.config import Settings
-from annotate.db.models import Study, User
-from annotate.services import assignments, recordings, studies, users
+from annotate.db.models import Recording, Study, User
+from annotate.services import assignments, rating, recordings, studies, study_status, users
 from annotate.services.errors import ServiceError
 
 DEMO_STUDY = "DEMO"
@@ -26,6 +27,7 @@ DEMO_USERS = [
     ("researcher", "demo-researcher", "researcher", "Demo researcher"),
     ("rater1", "demo-rater1", "rater", "Rater one"),
     ("rater2", "demo-rater2", "rater", "Rater two"),
+    ("rater3", "demo-rater3", "rater", "Rater three"),
     ("clinician", "demo-clinician", "clinician", "Demo clinician"),
 ]
 
@@ -69,7 +71,11 @@ def create_demo(
     session.commit()
     items = recordings.items_from_manifest(manifest.read_bytes(), manifest.parent)
     outcomes = recordings.ingest(session, researcher, settings, DEMO_STUDY, items, progress)
-    assignments.assign_segments(session, researcher, DEMO_STUDY, ["rater1", "rater2"], mode="all", seed=2026)
+    # Three raters for two time points leaves one spare rater per family for double-coding.
+    study_status.update_settings(session, researcher, DEMO_STUDY, double_code_share=0.3)
+    assignments.plan_study(session, researcher, DEMO_STUDY, ["rater1", "rater2", "rater3"], seed=2026)
+    session.commit()
+    _simulate_ratings(session, rows, ["rater2", "rater3"])
     session.commit()
     return DemoResult(
         True,
@@ -78,3 +84,21 @@ def create_demo(
         sum(o.status == "failed" for o in outcomes),
     )
 
+
+
+def _simulate_ratings(session: Session, rows: list[dict[str, str]], raters: list[str]) -> None:
+    """Finished work of two demo raters, so the researcher pages have data at once; rater1's
+    queue is left for the newcomer. Scores: a family level, a small intervention effect at
+    month 5 (the synthetic films show it too), and rater noise; seeded, so every demo is alike."""
+    rng = random.Random(2026)
+    family_level = {r["participant"]: rng.gauss(4.5, 1.3) for r in rows}
+    arm_of = {r["participant"]: r["arm"] for r in rows}
+    for name in raters:
+        actor = users.actor_of(users.get_user(session, name))
+        for item in rating.rater_queue(session, actor).items:
+            rec = session.scalar(select(Recording).where(Recording.blind_code == item.blind_code))
+            family = rec.participant.external_id
+            effect = 1.2 if arm_of[family] == "VIPP" and rec.timepoint and rec.timepoint.name != "baseline" else 0.0
+            score = min(9, max(1, round(family_level[family] + effect + rng.gauss(0, 0.8))))
+            rating.save_rating(session, actor, item.assignment_id, "sensitivity", score, expected_version=0)
+            rating.mark_done(session, actor, item.assignment_id)

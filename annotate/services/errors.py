@@ -17,6 +17,10 @@ class NotFound(ServiceError):
     """A named study, user, recording or assignment does not exist."""
 
 
+class NotEnoughData(ServiceError):
+    """Nothing to compute yet (e.g. no double-coded segments): a normal state, not a failure."""
+
+
 class ConflictError(ServiceError):
     """The data changed since it was read (another tab or user saved first)."""
 

@@ -33,7 +33,7 @@ from annotate.db.models import Scheme as SchemeRow
 from annotate.schemes import Dimension, SchemeError
 from annotate.schemes import Scheme as SchemeModel
 from annotate.services.actor import Actor, require_role
-from annotate.services.errors import NotFound, ServiceError
+from annotate.services.errors import NotEnoughData, NotFound, ServiceError
 from annotate.services.reliability_table import reliability_summary
 from annotate.services.studies import get_study, scheme_model
 from annotate.stats.reliability import (
@@ -531,7 +531,7 @@ def reliability_report(
     if frame.empty:
         chosen = f" by {pair[0]} and {pair[1]}" if pair else ""
         period = " in the chosen period" if since or until else ""
-        raise ServiceError(
+        raise NotEnoughData(
             f"No segment of {study.key} has {dim.label} ratings marked done by two raters{chosen}{period}. "
             "Reliability needs double-coded segments: assign segments to a second rater "
             "(Assign page, 'every chosen rater rates every segment') and let both finish them."

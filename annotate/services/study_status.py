@@ -50,6 +50,13 @@ def study_setting(study: Study, name: str):  # noqa: ANN201
     return (study.settings or {}).get(name, DEFAULT_SETTINGS[name])
 
 
+def study_settings(session: Session, actor: Actor, study_key: str) -> dict:
+    """The study's workflow settings, defaults filled in."""
+    require_role(actor, "researcher")
+    study = get_study(session, study_key)
+    return {k: study_setting(study, k) for k in DEFAULT_SETTINGS}
+
+
 def update_settings(session: Session, actor: Actor, study_key: str, **values) -> dict:  # noqa: ANN003
     """Change study settings (double-coded share, consensus tolerance, arm guess, due days, consensus rater)."""
     require_role(actor, "researcher")

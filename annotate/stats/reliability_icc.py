@@ -184,7 +184,8 @@ def intraclass_correlations(ratings: Ratings, confidence: float = 0.95) -> IccTa
         low = n * (msr - f_upper * mse) / (f_upper * spread + n * msr)
         high = n * (f_lower * msr - mse) / (spread + n * f_lower * msr)
         ci2 = (float(low), float(high))
-        ci2k = (_ratio(low * k, 1 + low * (k - 1)), _ratio(high * k, 1 + high * (k - 1)))
+        # Spearman–Brown step-up; a bound at or below -1/(k-1) has no average-measures value.
+        ci2k = tuple(None if 1 + b * (k - 1) <= 0 else b * k / (1 + b * (k - 1)) for b in (low, high))
 
     rows = (
         (icc1, ci1, f1, df_w, p1),

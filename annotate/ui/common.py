@@ -10,7 +10,7 @@ import streamlit as st
 from annotate.config import Settings, get_settings
 from annotate.services import users
 from annotate.services.actor import Actor
-from annotate.services.errors import ServiceError
+from annotate.services.errors import NotEnoughData, ServiceError
 from annotate.services.session import unit_of_work
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T | None:
     try:
         with db() as session:
             return fn(session, *args, **kwargs)
+    except NotEnoughData as exc:
+        st.info(str(exc))
+        return None
     except ServiceError as exc:
         st.error(str(exc))
         return None

@@ -15,15 +15,20 @@ if actor is None:
     st.markdown('<a href="/api/login" target="_self">Log in</a>', unsafe_allow_html=True)
     st.stop()
 
-from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_reliability, pages_researcher  # noqa: E402
+from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_reliability, pages_researcher, pages_trial  # noqa: E402
 
 PAGES = {
-    "rater": [st.Page(pages_rater.rate_page, title="Rate", icon=":material/rate_review:", url_path="rate")],
+    "rater": [
+        st.Page(pages_rater.rate_page, title="Rate", icon=":material/rate_review:", url_path="rate"),
+        st.Page(pages_rater.consensus_page, title="Consensus", icon=":material/handshake:", url_path="consensus"),
+    ],
     "clinician": [st.Page(pages_clinician.caseload_page, title="My families", icon=":material/family_restroom:", url_path="families")],
     "researcher": [
         st.Page(pages_researcher.studies_page, title="Studies", icon=":material/assignment:", url_path="studies"),
         st.Page(pages_researcher.films_page, title="Films", icon=":material/movie:", url_path="films"),
         st.Page(pages_researcher.assign_page, title="Assign", icon=":material/group_work:", url_path="assign"),
+        st.Page(pages_trial.progress_page, title="Progress", icon=":material/monitoring:", url_path="progress"),
+        st.Page(pages_trial.gate_page, title="Study status", icon=":material/lock:", url_path="status"),
         st.Page(pages_researcher.export_page, title="Export", icon=":material/download:", url_path="export"),
         st.Page(pages_reliability.reliability_page, title="Reliability", icon=":material/compare_arrows:", url_path="reliability"),
         st.Page(pages_reliability.certification_page, title="Certification", icon=":material/verified:", url_path="certification"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from annotate.services import rating
+from annotate.services import blinding, consensus, rating
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 from annotate.ui.player import segment_player
@@ -143,6 +143,7 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
     status = st.session_state.pop("saved_note", None)
     if status:
         st.caption(f"✓ {status}")
+    _blinding_panel(aid)
     following = [i for i in queue.items if i.status != "done" and i.assignment_id != aid]
     next_aid = following[0].assignment_id if following else None
     if not done:
@@ -152,3 +153,84 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
         )
     else:
         st.success("Done ✓")
+
+
+def _report(aid: int) -> None:
+    try:
+        with common.db() as s:
+            blinding.report_unblinding(s, _actor(), aid, st.session_state.get(f"unblind_{aid}", ""))
+        common.flash("Thank you: your report was sent to the study team.")
+    except ServiceError as exc:
+        common.flash(str(exc), "error")
+
+
+def _guess(aid: int, guess: str) -> None:
+    try:
+        with common.db() as s:
+            blinding.record_guess(s, _actor(), aid, guess)
+        common.flash("Your guess was recorded.")
+    except ServiceError as exc:
+        common.flash(str(exc), "error")
+
+
+def _blinding_panel(aid: int) -> None:
+    wanted = common.call(blinding.guess_wanted, _actor(), aid)
+    if wanted:
+        st.info("You have finished this film. Which group do you think this family is in?")
+        cols = st.columns(3)
+        for col, (label, guess) in zip(cols, [("Intervention", "treatment"), ("Control", "control"), ("Don't know", "dont_know")]):
+            col.button(label, key=f"guess_{aid}_{guess}", on_click=_guess, args=(aid, guess), width="stretch")
+    with st.expander("I may have been unblinded"):
+        st.caption("Something in the film may have told you the family's group or the time point "
+                   "(the child's age, a remark about sessions…). Say what; the study team sees this.")
+        st.text_input("What happened", key=f"unblind_{aid}")
+        st.button("Send report", key=f"unblind_send_{aid}", on_click=_report, args=(aid,))
+
+
+def _resolve(task_id: int) -> None:
+    try:
+        with common.db() as s:
+            consensus.resolve(
+                s, _actor(), task_id, st.session_state.get(f"cons_value_{task_id}"),
+                st.session_state.get(f"cons_reason_{task_id}", ""),
+            )
+        common.flash("Consensus recorded.")
+    except ServiceError as exc:
+        common.flash(str(exc), "error")
+
+
+def consensus_page() -> None:
+    st.title("Consensus")
+    common.show_flashes()
+    tasks = common.call(consensus.consensus_queue, _actor(), common.settings())
+    if tasks is None:
+        return
+    open_tasks = [t for t in tasks if t.status == "open"]
+    st.caption(
+        "Double-coded segments where the two scores differ by more than the study allows. "
+        "Watch the segment again, agree a score and say how you reached it. The original scores stay as they were."
+    )
+    if not open_tasks:
+        st.info("No open consensus tasks.")
+    labels = {t.task_id: f"Film {t.blind_code} · segment {t.segment_index} · {t.dimension_label}" for t in open_tasks}
+    if open_tasks:
+        tid = st.selectbox("Task", list(labels), format_func=labels.get, key="cons_pick")
+        task = next(t for t in open_tasks if t.task_id == tid)
+        left, right = st.columns([5, 4], gap="large")
+        with left:
+            segment_player(src=task.media_url, start_s=task.start_s, end_s=task.end_s, fps=task.fps,
+                           key=f"cons_player_{tid}", label=labels[tid])
+        with right:
+            st.markdown(f"**{task.dimension_label}**")
+            for score in task.scores:
+                note = f" — _{score.note}_" if score.note else ""
+                st.markdown(f"- {score.rater}: **{score.value:g}**{note}")
+            st.segmented_control("Consensus score", task.allowed_values, format_func=lambda v: f"{v:g}",
+                                 key=f"cons_value_{tid}", width="stretch")
+            st.text_area("How was it reached?", key=f"cons_reason_{tid}", height=80)
+            st.button("Record consensus", type="primary", on_click=_resolve, args=(tid,), width="stretch")
+    done = [t for t in tasks if t.status == "resolved"]
+    if done:
+        with st.expander(f"Resolved ({len(done)})"):
+            for t in done:
+                st.markdown(f"- Film {t.blind_code} · segment {t.segment_index} · {t.dimension_label}: **{t.value:g}** — {t.reason}")

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.schemes import load_schemes_dir
-from annotate.services import assignments, exports, recordings, studies, users
+from annotate.services import assignments, exports, recordings, studies, study_status, users
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 
@@ -172,28 +172,47 @@ def assign_page() -> None:
     n_un = sum(s.n_assigned == 0 for s in segs)
     st.caption(f"{len(segs)} segments in ready assessment films; {n_un} not assigned to anyone yet.")
     names = [r.username for r in raters]
-    chosen = st.multiselect("Raters", names, default=names[:1])
-    mode = st.radio(
-        "How", ["split", "all"], horizontal=True,
-        format_func=lambda m: "Share the segments out (each segment one rater)" if m == "split" else "Every chosen rater rates every segment",
+    st.subheader("Planned double-coding")
+    st.caption(
+        "Every unassigned film gets a primary rater; a share of segments, drawn at random within each "
+        "arm × time point, also gets a second, independent rater. Loads are balanced, each queue "
+        "interleaves arms and time points, and raters cannot tell which items are double-coded. "
+        "Run it again when new films arrive: earlier assignments stay as they are."
     )
-    subset = st.radio("Which segments", ["all", "chosen films"], horizontal=True)
-    ids = None
-    if subset == "chosen films":
-        codes = sorted({s.blind_code for s in segs})
-        picked = st.multiselect("Films", codes)
-        ids = [s.segment_id for s in segs if s.blind_code in picked]
-    seed = st.number_input("Seed (empty = random; recorded in the audit log)", value=None, step=1, min_value=0)
-    if st.button("Assign", type="primary", disabled=not chosen):
+    chosen = st.multiselect("Raters", names, default=names, key="engine_raters")
+    c1, c2 = st.columns(2)
+    share = c1.slider("Share double-coded", 0.0, 1.0, 0.2, 0.05, key="engine_share")
+    seed = c2.number_input("Seed (empty = random; recorded)", value=None, step=1, min_value=0, key="engine_seed")
+    family = st.checkbox("One rater never sees two time points of the same family (where feasible)", value=True)
+    if st.button("Plan and assign", type="primary", disabled=not chosen):
         res = common.call(
-            assignments.assign_segments, _actor(), key, chosen, segment_ids=ids, mode=mode,
-            seed=None if seed is None else int(seed),
+            assignments.plan_study, _actor(), key, chosen, share=share,
+            seed=None if seed is None else int(seed), one_timepoint_per_family=family,
         )
         if res:
-            st.success(f"{res.created} assignment(s) made (seed {res.seed}); {res.already_assigned} already assigned.")
-            st.dataframe(pd.DataFrame({"rater": list(res.per_rater), "new items": list(res.per_rater.values())}), hide_index=True)
-    with st.expander("Segments"):
-        st.dataframe(pd.DataFrame([asdict(s) for s in segs]), hide_index=True, width="stretch")
+            st.success(
+                f"{res.films_planned} film(s) planned: {res.created_primary} primary and "
+                f"{res.created_reliability} double-coded items (seed {res.seed})."
+            )
+            if res.relaxed_families:
+                st.warning(f"{res.relaxed_families} family(ies) have a rater with two time points: too few raters for the rule.")
+            c1, c2 = st.columns(2)
+            c1.dataframe(pd.DataFrame({"rater": list(res.load), "segments": list(res.load.values())}), hide_index=True)
+            c2.dataframe(pd.DataFrame({"stratum": list(res.share_by_stratum), "double-coded": list(res.share_by_stratum.values())}),
+                         hide_index=True)
+    with st.expander("Manual assignment (chosen films, training, re-assignment)"):
+        manual = st.multiselect("Raters", names, key="manual_raters")
+        mode = st.radio(
+            "How", ["split", "all"], horizontal=True,
+            format_func=lambda m: "Share the segments out" if m == "split" else "Every chosen rater rates every segment",
+        )
+        codes = sorted({s.blind_code for s in segs})
+        picked = st.multiselect("Films (none = all unassigned)", codes)
+        if st.button("Assign", disabled=not manual):
+            ids = [s.segment_id for s in segs if s.blind_code in picked] if picked else None
+            res = common.call(assignments.assign_segments, _actor(), key, manual, segment_ids=ids, mode=mode)
+            if res:
+                st.success(f"{res.created} assignment(s) made (seed {res.seed}); {res.already_assigned} already assigned.")
 
 
 def export_page() -> None:
@@ -201,15 +220,25 @@ def export_page() -> None:
     key = _pick_study()
     if not key:
         return
+    gate = common.call(study_status.gate, _actor(), key)
+    if gate is None:
+        return
     st.caption(
-        "One row per rating with study, participant, arm, time point, film code, segment times, rater, "
-        "dimension, value, note and timestamps. Cells that begin with = + - @ are neutralised. Each download is audited."
+        "One row per rating (consensus scores as extra rows) with film code, segment times, rater, "
+        "dimension, value, note and timestamps. Cells that begin with = + - @ are neutralised. "
+        "Each download is audited."
     )
+    modes = {"blinded": "Blinded: film codes only (no participant, arm or time point)"}
+    if gate.unblinded:
+        modes["full"] = "Full: participant, arm and time point"
+    else:
+        modes["masked"] = "Masked: participant and time point, arms as Arm A / Arm B (full export after unblinding)"
+    mode = st.radio("Which export", list(modes), format_func=modes.get, index=len(modes) - 1)
 
     def make_csv() -> bytes:
         with common.db() as s:
-            return exports.ratings_csv(s, _actor(), key).encode("utf-8")
+            return exports.ratings_csv(s, _actor(), key, mode=mode).encode("utf-8")
 
     st.download_button(
-        "Download ratings (CSV)", data=make_csv, file_name=f"{key}_ratings.csv", mime="text/csv", type="primary"
+        "Download ratings (CSV)", data=make_csv, file_name=f"{key}_ratings_{mode}.csv", mime="text/csv", type="primary"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import zipfile
@@ -86,8 +87,10 @@ def test_index_html_references_existing_files_only(package, tmp_path):
     assert refs <= names
     assert "http://" not in page and "https://" not in page and "file:" not in page
     assert "Unzip (extract) this package" in page
-    assert "Mummy, look — I can do it! <3" in page  # in the JSON block, as text
-    assert "<\\/" not in page or "</script>" in page
+    block = re.search(r'<script type="application/json" id="clip-data">(.*?)</script>', page, re.S)
+    data = json.loads(block.group(1))
+    assert [c["caption"] for c in data] == ["Mummy, look — I can do it! <3", ""]
+    assert data[0]["labels"] == "Speaking for the child, Now moment"
 
 
 def test_script_html_content(package, tmp_path):
@@ -178,3 +181,17 @@ def test_index_html_plays_first_clip_in_chromium(package, tmp_path):
                 " && document.getElementById('player').currentTime > 0.2", timeout=20_000)
         finally:
             context.close()
+
+
+def test_caption_cannot_break_out_of_the_page(proxy, tmp_path):
+    evil = '</script><script>alert("x")</script> & <b>'
+    zipped = build_session_package(
+        tmp_path / "s.zip", [PackageClip(proxy, 1.0, 2.0, caption=evil, notes=evil)],
+        title=evil, opening_note=evil, closing_note="", family_label=evil, session_no=1,
+        burn_captions=False)
+    with zipfile.ZipFile(zipped) as archive:
+        index = archive.read("index.html").decode("utf-8")
+        script = archive.read("script.html").decode("utf-8")
+    assert index.count("</script>") == 2 and script.count("<script") == 0
+    block = re.search(r'id="clip-data">(.*?)</script>', index, re.S)
+    assert json.loads(block.group(1))[0]["caption"] == evil

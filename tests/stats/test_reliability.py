@@ -241,3 +241,11 @@ def test_icc_with_equal_unit_means_gives_none_not_a_crash():
     icc2 = table["ICC(2,1)"]
     assert icc2.value is not None and icc2.ci95_low is None and icc2.ci95_high is None
     assert table["ICC(1,k)"].value is None  # MSR = 0: undefined, not a crash
+
+
+def test_average_measures_bound_is_undefined_not_absurd_for_tiny_samples():
+    from annotate.stats.reliability import intraclass_correlations, ratings_from_wide
+
+    table = intraclass_correlations(ratings_from_wide([[5, 6], [3, 5], [6, 6], [4, 3]]))
+    low = table["ICC(2,k)"].ci95_low
+    assert low is None or -10 < low <= table["ICC(2,k)"].value
