@@ -29,12 +29,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory) -> Iterator[str]:
+def demo_data(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_data) -> Iterator[str]:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: .ci/run installs Debian chromium")
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    data = tmp_path_factory.mktemp("e2e-data")
+    data = demo_data
     env = {**os.environ, "ANNOTATE_DATA_DIR": str(data), "ANNOTATE_SECRET_KEY": "e2e-secret"}
     env.pop("ANNOTATE_DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "annotate", "demo"], env=env, check=True, capture_output=True)

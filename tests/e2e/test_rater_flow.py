@@ -49,7 +49,8 @@ def test_rater_plays_scores_and_score_survives_reload(demo_server, browser_conte
     page.screenshot(path="/tmp/e2e_rater_after_reload.png")
 
 
-def test_rater_receives_no_allocation(demo_server, browser_context):
+@pytest.mark.parametrize("rater", ["rater1", "rater2"])  # rater2's work is finished: other page states
+def test_rater_receives_no_allocation(demo_server, browser_context, rater):
     page = browser_context.new_page()
     frames: list[bytes] = []
     urls: list[str] = []
@@ -61,11 +62,15 @@ def test_rater_receives_no_allocation(demo_server, browser_context):
     page.on("websocket", on_ws)
     page.on("request", lambda r: urls.append(r.url))
     page.on("response", lambda r: headers.append(repr(r.headers)) if "/api/media/" in r.url else None)
-    login(page, demo_server, "rater1", "demo-rater1")
+    login(page, demo_server, rater, f"demo-{rater}")
     page.locator("video.sp-video").wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(2000)
-    # Walk the queue: open the next item too, so more than one film's data is seen.
+    # Walk every page a rater can reach: the next queue item, the unblinding report, Consensus.
     page.get_by_role("button", name="Next →").click()
+    page.wait_for_timeout(2500)
+    page.get_by_text("I may have been unblinded").click()
+    page.wait_for_timeout(800)
+    page.get_by_role("link", name="Consensus").click()
     page.wait_for_timeout(2500)
     received = b"\n".join(frames).decode("latin-1")
     text = page.locator("body").inner_text()
