@@ -28,7 +28,8 @@ from annotate.schemes import (
 )
 
 REPO_SCHEMES = Path(__file__).resolve().parent.parent / "rating_schemes"
-SHIPPED = sorted(REPO_SCHEMES.glob("*.yaml"))
+SHIPPED = sorted(p for p in REPO_SCHEMES.glob("*.yaml") if "kind: clip_tags" not in p.read_text())
+SHIPPED_VOCABULARIES = sorted(p for p in REPO_SCHEMES.glob("*.yaml") if "kind: clip_tags" in p.read_text())
 
 VALID = """\
 key: demo_scale
@@ -366,3 +367,39 @@ def test_readme_documents_every_field_of_the_format():
     for model in (Scheme, SegmentGuidance, Dimension, Anchor, Composite, CompositePart):
         for field in model.model_fields:
             assert f"`{field}`" in text or f"{field}:" in text, f"{model.__name__}.{field} is not documented"
+
+
+# ------------------------------------------------------------------ clip-tag vocabularies
+
+def test_clip_vocabulary_ships_and_loads():
+    from annotate.schemes import load_clip_vocabularies
+
+    assert [p.stem for p in SHIPPED_VOCABULARIES] == ["vipp_feedback_clips"]
+    vocab, _text = load_clip_vocabularies(REPO_SCHEMES)["vipp_feedback_clips"]
+    themes = [t.name for t in vocab.group("vipp_theme").tags]
+    assert themes[:4] == ["exploration_attachment", "speaking_for_child", "sensitivity_chain", "sharing_emotions"]
+    assert len(vocab.group("therapeutic_process").tags) == 7
+    assert [t.name for t in vocab.group("polarity").tags] == ["strength", "growth_point"]
+    assert vocab.group("flags").tags[0].name == "now_moment"
+
+
+def test_clip_tags_checked():
+    from annotate.schemes import SchemeError, load_clip_vocabularies
+
+    vocab = load_clip_vocabularies(REPO_SCHEMES)["vipp_feedback_clips"][0]
+    with pytest.raises(SchemeError, match="Choose a tag for: Polarity"):
+        vocab.check_tags({"vipp_theme": ["sharing_emotions"]})
+    with pytest.raises(SchemeError, match="choose one tag"):
+        vocab.check_tags({"polarity": ["strength", "growth_point"]})
+    with pytest.raises(SchemeError, match="unknown tag"):
+        vocab.check_tags({"polarity": ["great"]})
+    ok = vocab.check_tags({"polarity": ["strength"], "therapeutic_process": ["narration", "processing"]})
+    assert ok["therapeutic_process"] == ["narration", "processing"]
+
+
+def test_malformed_vocabulary_names_file_and_field(tmp_path):
+    from annotate.schemes import SchemeError, parse_vocabulary
+
+    text = "key: v\nversion: '1'\nkind: clip_tags\ntitle: T\nsource: s\nlicence: l\ngroups:\n  - {name: g, label: G, tags: []}\n"
+    with pytest.raises(SchemeError, match=r"v.yaml:8: groups\[0\]\.tags: must have at least 1 entry"):
+        parse_vocabulary(text, origin="v.yaml")
