@@ -295,6 +295,20 @@ class Clip(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class FeedbackSession(Base):
+    """A clinician's plan for one video-feedback session with a family: notes around the clips."""
+
+    __tablename__ = "feedback_session"
+    __table_args__ = (UniqueConstraint("participant_id", "session_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    session_no: Mapped[int] = mapped_column(Integer)
+    opening_note: Mapped[str] = mapped_column(Text, default="")
+    closing_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -136,6 +136,8 @@ def segment_player(
     fps: float | None = None,
     label: str = "",
     height: int | None = None,
+    seek_s: float | None = None,
+    seek_id: int | None = None,
 ) -> PlayerState | None:
     """Show a video player limited to one segment of a film.
 
@@ -156,6 +158,9 @@ def segment_player(
         Caption above the video (shown to the viewer as is).
     height : int or None
         Fixed height in pixels (scrolls if the player is taller); None fits the content.
+    seek_s, seek_id : float or None, int or None
+        Ask the player to pause and go to ``seek_s`` (clamped to the segment). Applied once
+        per new ``seek_id``, so reruns do not move the film again.
 
     Returns
     -------
@@ -184,6 +189,8 @@ def segment_player(
         "fps": float(fps) if fps is not None else None,
         "label": str(label),
     }
+    if seek_id is not None and seek_s is not None:
+        data["seek_s"], data["seek_id"] = float(seek_s), int(seek_id)
     result = _mount_player(
         key=key,
         data=data,

@@ -107,7 +107,22 @@ class SegmentPlayer {
       this.video.pause();
       this.quietSeekTo(this.start);
     }
+    // A seek request from Python (e.g. a click on the activity curve) is applied once per id.
+    if (data.seek_id != null && data.seek_id !== this.seekId) {
+      this.seekId = data.seek_id;
+      this.pendingSeek = finiteOr(data.seek_s, this.start);
+      if (this.ready) this.applyPendingSeek();
+    }
     this.render();
+  }
+
+  applyPendingSeek() {
+    if (this.pendingSeek == null) return;
+    const target = this.pendingSeek;
+    this.pendingSeek = null;
+    this.video.pause();
+    this.seekTo(target);
+    this.scheduleSeekReport();
   }
 
   // ---- event wiring ------------------------------------------------------
@@ -282,6 +297,7 @@ class SegmentPlayer {
     this.setControlsEnabled(true);
     this.syncSpeed();
     this.quietSeekTo(this.start);
+    this.applyPendingSeek();
     this.render();
   }
 
