@@ -192,6 +192,35 @@ def _arms_text_report(out: dict) -> str:
     return "\n".join(lines)
 
 
+def _arms_from_study(file, study_key, scheme_key, dimension, analysis_set, rule, masked, columns, baseline,
+                     treatment, control, threshold, covariates) -> dict:
+    from annotate.services.errors import PermissionDenied
+    from annotate.services.summaries import outcome_table, summary_options
+
+    if file is not None:
+        raise click.UsageError("Give either a CSV FILE or --study, not both.")
+    if columns != ("participant", "arm", "timepoint", "score"):
+        raise click.UsageError(
+            "--participant, --arm, --timepoint and --score name CSV columns; they do not go with --study."
+        )
+    with unit_of_work(get_settings()) as session:
+        if dimension is None:
+            options = summary_options(session, CLI_OWNER, study_key)
+            if len(options.outcomes) != 1:
+                names = ", ".join(o.name for o in options.outcomes)
+                raise click.UsageError(f"Choose the outcome with --dimension: one of {names}.")
+            dimension = options.outcomes[0].name
+        try:
+            table = outcome_table(
+                session, CLI_OWNER, study_key, dimension=dimension, rule=rule, analysis_set=analysis_set,
+                threshold=threshold, covariates=covariates, baseline=baseline, treatment=treatment,
+                control=control, masked=True if masked else False, scheme=scheme_key,
+            )
+        except PermissionDenied as exc:
+            raise click.UsageError(f"{exc} Add --masked to compare the arms as Arm A / Arm B.") from exc
+    return table.result
+
+
 @stats.command(name="arms")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--participant", "participant_col", default="participant", show_default=True,
@@ -201,38 +230,62 @@ def _arms_text_report(out: dict) -> str:
               help="Column naming the time point.")
 @click.option("--score", "score_col", default="score", show_default=True, help="Column with the score.")
 @click.option("--baseline", default=None,
-              help="Baseline time point. Default: a time point called 'baseline', else none.")
-@click.option("--treatment", default=None, help="Treatment arm. Default: the first arm in the file.")
-@click.option("--control", default=None, help="Control arm. Default: the second arm in the file.")
+              help="Baseline time point. Default: a time point called 'baseline', else none "
+                   "(with --study: the study's first time point).")
+@click.option("--treatment", default=None, help="Treatment arm. Default: the first arm in the file (or study).")
+@click.option("--control", default=None, help="Control arm. Default: the second arm in the file (or study).")
 @click.option("--threshold", type=float, default=None,
               help="Scores >= X count as events (risk ratio and risk difference).")
 @click.option("--covariate", "covariates", multiple=True,
               help="ANCOVA covariate column; repeat the option (or comma-separate) for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--study", "study_key", default=None,
+              help="Score the study's done ratings from the database instead of FILE (after unblinding).")
+@click.option("--scheme", "scheme_key", default=None, help="With --study: scheme key (default: the study's scheme).")
+@click.option("--dimension", default=None,
+              help="With --study: dimension or composite of the scheme (needed when there are several).")
+@click.option("--set", "analysis_set", type=click.Choice(["itt", "per-protocol"]), default=None,
+              help="With --study: analysis set (default itt: all randomised with data, as observed).")
+@click.option("--rule", type=click.Choice(["consensus_else_mean", "primary_only"]), default=None,
+              help="With --study: score of a double-coded segment (default consensus_else_mean).")
+@click.option("--masked", is_flag=True,
+              help="With --study: show arms as Arm A / Arm B (allowed before unblinding).")
 def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, treatment, control,
-         threshold, covariates, as_json):
-    """Per-arm outcome table of a long CSV (one row per participant and time point)."""
+         threshold, covariates, as_json, study_key, scheme_key, dimension, analysis_set, rule, masked):
+    """Per-arm outcome table of a long CSV (one row per participant and time point), or of a
+    study's ratings (--study, --dimension; one score per family and time point, see --rule and --set)."""
     # Imported here so the reliability command does not pay for statsmodels at start-up.
     from annotate.services.arms_table import arms_summary_from_csv
     from annotate.stats.effects import EffectsInputError
 
-    if file is None:
-        raise click.UsageError("Give the CSV FILE: one row per participant and time point.")
     names = [name.strip() for value in covariates for name in value.split(",") if name.strip()]
     try:
-        out = arms_summary_from_csv(
-            file,
-            participant=participant_col,
-            arm=arm_col,
-            timepoint=timepoint_col,
-            score=score_col,
-            baseline=baseline,
-            treatment=treatment,
-            control=control,
-            threshold=threshold,
-            covariates=names,
-        )
-    except EffectsInputError as exc:  # includes ArmsTableError
+        if study_key is not None:
+            out = _arms_from_study(
+                file, study_key, scheme_key, dimension, analysis_set or "itt", rule or "consensus_else_mean",
+                masked, (participant_col, arm_col, timepoint_col, score_col), baseline, treatment, control,
+                threshold, names,
+            )
+        else:
+            if file is None:
+                raise click.UsageError(
+                    "Give the CSV FILE (one row per participant and time point), or --study KEY to score a study's ratings."
+                )
+            if any(v is not None for v in (scheme_key, dimension, analysis_set, rule)) or masked:
+                raise click.UsageError("--scheme, --dimension, --set, --rule and --masked go with --study.")
+            out = arms_summary_from_csv(
+                file,
+                participant=participant_col,
+                arm=arm_col,
+                timepoint=timepoint_col,
+                score=score_col,
+                baseline=baseline,
+                treatment=treatment,
+                control=control,
+                threshold=threshold,
+                covariates=names,
+            )
+    except (EffectsInputError, ServiceError) as exc:  # includes ArmsTableError
         raise click.UsageError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(out, allow_nan=False))

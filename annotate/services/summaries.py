@@ -441,7 +441,7 @@ def outcome_table(
 
     Defaults: ``baseline`` = the study's first time point when it has two or more (a
     single-time-point study has none, so every time point is compared) and when that time
-    point has data; ``treatment``/``control`` = the study's first and second arm that have data
+    point has data; ``baseline=""`` asks for none (no ANCOVA, no within-arm change); ``treatment``/``control`` = the study's first and second arm that have data
     (when masked: "Arm A" and "Arm B"). Names given while masked are the masks ("Arm A").
 
     Examples
@@ -468,9 +468,11 @@ def outcome_table(
         )
     timepoints = [t.name for t in study.timepoints]
     present_tps = set(frame["timepoint"])
+    explicit_none = baseline == ""
+    baseline = None if explicit_none else baseline
     if baseline is not None and baseline not in timepoints:
         raise ServiceError(f"Study {study.key} has no time point {baseline!r}; its time points are {', '.join(timepoints)}.")
-    if baseline is None and len(timepoints) >= 2 and timepoints[0] in present_tps:
+    if baseline is None and not explicit_none and len(timepoints) >= 2 and timepoints[0] in present_tps:
         baseline = timepoints[0]
     if baseline is not None and baseline not in present_tps:
         raise NotEnoughData(f"No {label} scores at the baseline {baseline!r} yet; choose another baseline or none.")

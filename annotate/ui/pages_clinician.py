@@ -25,20 +25,24 @@ def _activity_chart(code: str) -> None:
     curve = common.call(clips.film_activity, _actor(), code)
     if curve is None:
         return
-    df = pd.DataFrame({"time": curve.times, "motion": curve.motion})
+    def unit(values) -> pd.Series:  # noqa: ANN001
+        v = pd.Series(values, dtype=float)
+        return (v - v.min()) / max(v.max() - v.min(), 1e-9)
+
+    # Each signal on its own 0..1 scale: motion (grey levels) and loudness (dBFS) share no unit.
+    df = pd.DataFrame({"time": curve.times, "motion": unit(curve.motion)})
     if curve.loudness is not None:
-        # Loudness in dBFS (<= 0) is shifted onto 0..1 so both curves share one axis.
-        loud = pd.Series(curve.loudness)
-        df["loudness"] = (loud - loud.min()) / max(loud.max() - loud.min(), 1e-9) * float(df["motion"].max() or 1)
-    long = df.melt("time", var_name="signal", value_name="level")
+        df["loudness"] = unit(curve.loudness)
+    signals = [c for c in df.columns if c != "time"]
     pick = alt.selection_point(fields=["time"], on="click", nearest=True, name="jump")
     chart = (
-        alt.Chart(long).mark_line().encode(
-            x=alt.X("time:Q", title="seconds"), y=alt.Y("level:Q", title=None, axis=None),
+        alt.Chart(df).transform_fold(signals, as_=["signal", "level"]).mark_line().encode(
+            x=alt.X("time:Q", title="seconds"),
+            y=alt.Y("level:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False)),
             color=alt.Color("signal:N", legend=alt.Legend(orient="top", title=None)),
-        ).add_params(pick).properties(height=110)
+        ).add_params(pick)
     )
-    event = st.altair_chart(chart, on_select="rerun", key=f"activity_{code}", width="stretch")
+    event = st.altair_chart(chart, on_select="rerun", key=f"activity_{code}", width="stretch", height=220)
     points = (event or {}).get("selection", {}).get("jump") or []
     if points and "time" in points[0]:
         t = float(points[0]["time"])
@@ -62,7 +66,7 @@ def _tag_widgets(vocab) -> dict[str, list[str]]:  # noqa: ANN001
         label = group.label + (" *" if group.required else "")
         if group.multiple:
             picked = st.pills(label, names, selection_mode="multi", format_func=lambda n, g=group: vocab.label_of(g.name, n),
-                              key=f"tags_{group.name}")
+                              key=f"tags_{group.name}", width="stretch", wrap=True)
             chosen[group.name] = list(picked or [])
         else:
             picked = st.selectbox(label, [None, *names], key=f"tags_{group.name}",
@@ -103,7 +107,7 @@ def _mark_clips(film, fps: float) -> None:  # noqa: ANN001
         )
         thumbs = common.call(clips.film_thumbnails, _actor(), code) or []
         if thumbs:
-            st.image([str(p) for p in thumbs], width=90)
+            st.image([str(p) for p in thumbs], width=70)
         _activity_chart(code)
     with right:
         vocab = clips.vocabulary(common.settings())
