@@ -336,22 +336,165 @@ def assign(study_key: str, raters: tuple[str, ...], share: float | None, seed: i
         click.echo(f"  note: {plan.relaxed_families} family(ies) have a rater with two time points (too few raters).")
 
 
+EXPORT_FORMATS = ["csv", "wide", "xlsx", "sav", "dta", "parquet", "reliability", "history", "codebook", "study"]
+_TEXT_FORMATS = ("csv", "wide", "history", "codebook")
+
+
 @main.command("export")
 @click.option("--study", "study_key", required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True,
+              help="csv: one row per rating; wide: participant x time point; xlsx/sav/dta/parquet; reliability: "
+                   "zip of units x raters matrices; history: every change; codebook (.md with --out x.md); "
+                   "study: the study package (definition + ratings) for `annotate import study`.")
 @click.option("--mode", type=click.Choice(["auto", "blinded", "masked", "full"]), default="auto", show_default=True,
               help="blinded: film codes only; masked: arms as Arm A/B; full: after unblinding; auto: full if unblinded.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
+@click.option("--table", type=click.Choice(["wide", "segments", "ratings"]), default=None,
+              help="Table of sav/dta/parquet (default: wide for sav/dta, segments when blinded; ratings for parquet).")
+@click.option("--rule", default="consensus_else_mean", show_default=True, help="Aggregation rule of the wide table.")
+@click.option("--analysis-set", default="itt", show_default=True, help="Analysis set of the wide table (itt, per_protocol).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File (default: stdout, for csv, wide, history and codebook only).")
 @click.option("--as", "as_user", default=None)
-def export_cmd(study_key: str, fmt: str, mode: str, out: Path | None, as_user: str | None) -> None:
-    """Export all ratings of a study (tidy CSV, one row per rating)."""
+def export_cmd(study_key: str, fmt: str, mode: str, table: str | None, rule: str, analysis_set: str,
+               out: Path | None, as_user: str | None) -> None:
+    """Export a study's ratings (tidy CSV by default), tables for SPSS/Stata/R/Excel, or the study package."""
+    from annotate.services import export_formats, export_package
+
+    if out is None and fmt not in _TEXT_FORMATS:
+        raise click.UsageError(f"--format {fmt} writes a binary file: give --out FILE.")
     with unit_of_work(_settings()) as session:
-        text = exports.ratings_csv(session, _actor(session, as_user), study_key, mode=mode)
+        actor = _actor(session, as_user)
+        if fmt in ("csv", "history"):
+            write = export_formats.write_ratings_csv if fmt == "csv" else export_formats.write_history_csv
+            if out:
+                with out.open("w", encoding="utf-8", newline="") as fh:
+                    write(session, actor, study_key, fh, mode=mode)
+            else:
+                write(session, actor, study_key, sys.stdout, mode=mode)
+        elif fmt == "study":
+            out.write_bytes(export_package.export_study_package(session, actor, study_key))
+        else:
+            variant = "md" if fmt == "codebook" and out is not None and out.suffix.lower() == ".md" else "csv"
+            f = export_formats.export_file(session, actor, study_key, fmt, mode, table=table, rule=rule,
+                                           analysis_set=analysis_set, variant=variant)
+            if out:
+                out.write_bytes(f.data)
+            else:
+                click.echo(f.data.decode("utf-8"), nl=False)
     if out:
-        out.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {out}")
-    else:
-        click.echo(text, nl=False)
+        click.echo(f"Wrote {out}", err=True)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import ratings, segment definitions or a study package (all-or-nothing; bad rows are listed)."""
+
+
+@import_group.command("ratings")
+@click.option("--study", "study_key", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None)
+def import_ratings_cmd(study_key: str, file: Path, as_user: str | None) -> None:
+    """Scores from CSV: film, segment (1 = first), rater, dimension, value[, purpose, note]."""
+    from annotate.services import imports
+
+    with unit_of_work(_settings()) as session:
+        res = imports.import_ratings(session, _actor(session, as_user), study_key, file.read_bytes(), source=file.name)
+    click.echo(f"{res.created} score(s) added, {res.unchanged} already present; {res.assignments_created} "
+               f"assignment(s) created, {res.assignments_done} marked done.")
+
+
+@import_group.command("segments")
+@click.option("--study", "study_key", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None)
+def import_segments_cmd(study_key: str, file: Path, as_user: str | None) -> None:
+    """Segment definitions from CSV: film, start, end[, task] (seconds or m:ss)."""
+    from annotate.services import imports
+
+    with unit_of_work(_settings()) as session:
+        res = imports.import_segments(session, _actor(session, as_user), study_key, file.read_bytes())
+    click.echo(f"{res.films} film(s) re-segmented ({res.segments} segments); {res.unchanged} unchanged.")
+
+
+@import_group.command("study")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "new_key", default=None, help="Import under another study key.")
+def import_study_cmd(file: Path, new_key: str | None) -> None:
+    """A study package made by `annotate export --format study` (into a database without its films)."""
+    from annotate.services import export_package
+
+    with unit_of_work(_settings()) as session:
+        res = export_package.import_study_package(session, _actor(session, None), file.read_bytes(), new_key=new_key)
+    click.echo(f"Study {res.study_key}: {res.participants} participants, {res.films} films, {res.segments} segments, "
+               f"{res.ratings} scores.")
+    if res.users_created:
+        click.echo(f"Accounts created without a known password (set one before use): {', '.join(res.users_created)}")
+
+
+@main.group("elan")
+def elan_group() -> None:
+    """Exchange segments and scores with ELAN (.eaf)."""
+
+
+@elan_group.command("export")
+@click.option("--study", "study_key", required=True)
+@click.option("--film", default=None, help="Film code (default: every assessment film, as a zip of .eaf files).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--as", "as_user", default=None)
+def elan_export_cmd(study_key: str, film: str | None, out: Path, as_user: str | None) -> None:
+    """Write an .eaf (segments and scores as tiers; media named <film code>.mp4 next to it)."""
+    from annotate.services import elan
+
+    with unit_of_work(_settings()) as session:
+        actor = _actor(session, as_user)
+        data = elan.export_eaf(session, actor, study_key, film) if film else elan.export_eaf_zip(session, actor, study_key)
+    out.write_bytes(data)
+    click.echo(f"Wrote {out}")
+
+
+@elan_group.command("import")
+@click.option("--study", "study_key", required=True)
+@click.option("--film", required=True, help="Film code whose segments the tier defines.")
+@click.option("--tier", default="segments", show_default=True, help="Time-aligned tier holding the segments.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None)
+def elan_import_cmd(study_key: str, film: str, tier: str, file: Path, as_user: str | None) -> None:
+    """Replace a film's segments by the annotations of an ELAN tier (annotation value = task label)."""
+    from annotate.services import elan
+
+    with unit_of_work(_settings()) as session:
+        res = elan.import_eaf_segments(session, _actor(session, as_user), study_key, film, file.read_bytes(), tier)
+    click.echo(f"{res.segments} segment(s) written" if res.films else "Segments unchanged.")
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--with-media", is_flag=True, help="Also copy the originals and proxies (else only their checksums).")
+def backup_cmd(directory: Path, with_media: bool) -> None:
+    """Consistent copy of the live SQLite database (backup API) + media manifest with sha256 (PostgreSQL: pg_dump)."""
+    from annotate.services import backup
+
+    res = backup.backup(_settings(), _actor(None, None), directory, with_media=with_media)
+    click.echo(f"Backed up the database ({res.database_bytes:,} bytes) and a manifest of {res.media_files} media "
+               f"file(s) ({res.media_bytes:,} bytes{', copied' if res.media_copied else ''}) to {res.directory}")
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data (stop the app first).")
+def restore_cmd(directory: Path, force: bool) -> None:
+    """Restore a backup folder into the configured database and media store, and verify media checksums."""
+    from annotate.services import backup
+
+    res = backup.restore(_settings(), _actor(None, None), directory, force=force)
+    click.echo(f"Restored {res.database}; media: {res.media_checked} checked, {res.media_copied} copied.")
+    for path in res.missing:
+        click.echo(f"  missing: {path}", err=True)
+    for path in res.mismatched:
+        click.echo(f"  checksum differs: {path}", err=True)
+    if not res.ok:
+        sys.exit(1)
 
 
 main.add_command(stats_group)

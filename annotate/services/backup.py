@@ -127,9 +127,7 @@ def backup(settings: Settings, actor: Actor, target: Path, *, with_media: bool =
     if target.exists() and any(target.iterdir()):
         raise ServiceError(f"{target} is not empty; back up into a new folder so no earlier backup is overwritten.")
     target.mkdir(parents=True, exist_ok=True)
-    with unit_of_work(settings) as session:  # the audit entry is part of the copy
-        audit.record(session, actor, "backup", target=str(target), with_media=with_media)
-    _copy_database(src, target / DB_NAME)
+    _copy_database(src, target / DB_NAME)  # first: copying needs no write lock, so a busy app never blocks it
     manifest = media_manifest(settings.media_dir)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -153,6 +151,8 @@ def backup(settings: Settings, actor: Actor, target: Path, *, with_media: bool =
         "counts": counts, "media_files": len(manifest), "media_bytes": sum(m[1] for m in manifest), "media_copied": with_media,
     }
     (target / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with unit_of_work(settings) as session:
+        audit.record(session, actor, "backup", target=str(target), with_media=with_media, media_files=len(manifest))
     return BackupResult(target, (target / DB_NAME).stat().st_size, len(manifest), meta["media_bytes"], with_media)
 
 

@@ -215,7 +215,7 @@ def export_session(
         )
     except (MediaError, ValueError) as exc:
         raise ServiceError(f"The session package could not be made: {exc}") from None
-    audit.record(session, actor, "clips.export", family=family, session=session_no, clips=len(items))
+    audit.record(session, actor, "clips.export", family=family, session_no=session_no, clips=len(items))
     return out
 
 

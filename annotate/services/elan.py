@@ -5,7 +5,8 @@ Format reference: the EAF 3.0 schema (http://www.mpi.nl/tools/elan/EAFv3.0.xsd):
 ``TIME_SLOT`` s (milliseconds), then ``TIER`` s holding ``ALIGNABLE_ANNOTATION`` s that point at two
 time slots, then ``LINGUISTIC_TYPE`` s. The exported file is blinded: its ``MEDIA_DESCRIPTOR`` names
 ``<film code>.mp4`` next to the .eaf (never the stored proxy's name or the original file name), and
-it has no participant, arm or time point. Tiers: ``segments`` (task label or "segment N"),
+it has no participant, arm or time point. Tiers: ``segments`` (task label, or "segment N" when there
+is none; read back as no label),
 ``<dimension> - <rater>`` per dimension and scoring rater, ``<dimension> - consensus``, ``note - <rater>``.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from annotate.services.imports import SegmentsImportSummary, Span, apply_segment
 from annotate.services.studies import get_study, scheme_model
 
 SCORING_PURPOSES = ("primary", "reliability")
+_PLACEHOLDER = re.compile(r"^segment \d+$")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,9 @@ def import_eaf_segments(
     require_role(actor, "researcher")
     study = get_study(session, study_key)
     annotations = read_eaf_tier(data, tier)
-    spans = [Span(n, a.start_s, a.end_s, a.value or None) for n, a in enumerate(annotations, start=1)]
+    # "segment N" is what our export writes for a segment without a task label
+    spans = [Span(n, a.start_s, a.end_s, None if not a.value or _PLACEHOLDER.match(a.value) else a.value)
+             for n, a in enumerate(annotations, start=1)]
     if not spans:
         raise ServiceError(f"Tier {tier!r} has no annotations; nothing to import.")
     return apply_segments(session, actor, study, {film: spans}, f"ELAN tier {tier}")

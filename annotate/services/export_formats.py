@@ -110,8 +110,9 @@ def _variable_names(columns: list[str], max_len: int) -> dict[str, str]:
 
     Examples
     --------
-    >>> _variable_names(["age (months)", "2nd_child", "x" * 40, "x" * 41], 32)
-    {'age (months)': 'age_months', '2nd_child': 'v2nd_child', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_2'}
+    >>> names = _variable_names(["age (months)", "2nd_child", "x" * 40, "x" * 41], 32)
+    >>> names["age (months)"], names["2nd_child"], names["x" * 40] == "x" * 32, names["x" * 41]
+    ('age_months', 'v2nd_child', True, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_2')
     """
     out: dict[str, str] = {}
     used: set[str] = set()

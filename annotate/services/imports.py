@@ -259,6 +259,8 @@ def _write_ratings(session, actor, study, plan, notes, assignments, existing, so
             consensus.open_tasks_after_done(session, a.segment_id)
         elif a.status == "assigned":
             a.status = "in_progress"
+    if made and study.status == "setup":
+        study.status = "rating"  # as when assigning in the app
     audit.record(session, actor, "ratings.import", study_id=study.id, source=source, created=created,
                  unchanged=unchanged, assignments_created=made, assignments_done=done)
     return RatingsImportSummary(created=created, unchanged=unchanged, assignments_created=made, assignments_done=done)
@@ -301,14 +303,16 @@ def apply_segments(session: Session, actor: Actor, study: Study, plan: dict[str,
             continue
         limit = rec.duration_s
         ordered = sorted(spans, key=lambda s: (s.start_s, s.end_s))
-        for k, s in enumerate(ordered):
+        prev: Span | None = None  # the last valid segment, so one bad row is reported once
+        for s in ordered:
             if s.end_s <= s.start_s:
                 errors.append(RowError(s.row, f"end {s.end_s:g} s must be after start {s.start_s:g} s"))
             elif limit is not None and s.end_s > limit + _TIME_TOLERANCE_S:
                 errors.append(RowError(s.row, f"end {s.end_s:g} s is after the end of film {code} ({limit:g} s)"))
-            elif k and s.start_s < ordered[k - 1].end_s - 1e-9:
-                errors.append(RowError(s.row, f"overlaps the segment on row {ordered[k - 1].row} "
-                                              f"({ordered[k - 1].start_s:g}-{ordered[k - 1].end_s:g} s)"))
+            elif prev is not None and s.start_s < prev.end_s - 1e-9:
+                errors.append(RowError(s.row, f"overlaps the segment on row {prev.row} ({prev.start_s:g}-{prev.end_s:g} s)"))
+            else:
+                prev = s
     if errors:
         raise ImportRejected(what, sorted(errors, key=lambda e: e.row))
     changes: list[tuple[Recording, list[tuple[float, float, str | None]]]] = []

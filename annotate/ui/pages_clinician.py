@@ -36,7 +36,7 @@ def _activity_chart(code: str) -> None:
     signals = [c for c in df.columns if c != "time"]
     pick = alt.selection_point(fields=["time"], on="click", nearest=True, name="jump")
     chart = (
-        alt.Chart(df).transform_fold(signals, as_=["signal", "level"]).mark_line().encode(
+        alt.Chart(df).transform_fold(signals, as_=["signal", "level"]).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
             x=alt.X("time:Q", title="seconds"),
             y=alt.Y("level:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False)),
             color=alt.Color("signal:N", legend=alt.Legend(orient="top", title=None)),
@@ -88,7 +88,7 @@ def caseload_page() -> None:
     code = st.selectbox("Film", list(labels), format_func=labels.get)
     film = next(f for f in films if f.blind_code == code)
     fps = film.fps or 25.0
-    tab_mark, tab_session = st.tabs(["Mark clips", "Plan and export a session"])
+    tab_mark, tab_session = st.tabs(["Mark clips", "Plan and export a session"], key="clin_tabs")
     with tab_mark:
         _mark_clips(film, fps)
     with tab_session:
@@ -162,12 +162,17 @@ def _plan_session(family: str) -> None:
         n = common.call(clips.plan_session, _actor(), family, int(session_no), chosen,
                         opening_note=opening, closing_note=closing)
         if n is not None:
-            st.success(f"Session {int(session_no)} saved with {n} clip(s).")
+            common.flash(f"Session {int(session_no)} saved with {n} clip(s).")
+            st.rerun()
     burn = st.checkbox("Burn captions into the video (they are always included as subtitles too)")
+
+    # The download's data is made on click, outside the script run: session state is not
+    # available there, so everything it needs is captured now.
+    actor, settings, number = _actor(), common.settings(), int(session_no)
 
     def package() -> bytes:
         with common.db() as s:
-            path = clips.export_session(s, _actor(), common.settings(), family, int(session_no), burn_captions=burn)
+            path = clips.export_session(s, actor, settings, family, number, burn_captions=burn)
         return path.read_bytes()
 
     st.download_button("Export session package (zip)", data=package, file_name=f"family-{family}-session-{int(session_no)}.zip",

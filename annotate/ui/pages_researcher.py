@@ -235,9 +235,11 @@ def export_page() -> None:
         modes["masked"] = "Masked: participant and time point, arms as Arm A / Arm B (full export after unblinding)"
     mode = st.radio("Which export", list(modes), format_func=modes.get, index=len(modes) - 1)
 
+    actor = _actor()  # the CSV is made on click, outside the script run: no session state there
+
     def make_csv() -> bytes:
         with common.db() as s:
-            return exports.ratings_csv(s, _actor(), key, mode=mode).encode("utf-8")
+            return exports.ratings_csv(s, actor, key, mode=mode).encode("utf-8")
 
     st.download_button(
         "Download ratings (CSV)", data=make_csv, file_name=f"{key}_ratings_{mode}.csv", mime="text/csv", type="primary"

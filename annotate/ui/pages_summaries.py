@@ -7,13 +7,14 @@ unblinding the service masks the arms (Arm A / Arm B); this page only says so.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from annotate.services import summaries
+from annotate.services import summaries, summaries_table
 from annotate.services.actor import Actor
 from annotate.services.summaries import OutcomeChoice, OutcomeTable, SummaryOptions
 from annotate.ui import common
@@ -38,16 +39,20 @@ def _keep_valid(key: str, options: list, default=None) -> None:  # noqa: ANN001
         st.session_state[key] = default if default in options else (options[0] if options else None)
 
 
+def _missing(value) -> bool:  # noqa: ANN001
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _num(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return "–" if _missing(value) else f"{value:.{digits}f}"
 
 
 def _ci(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else f"{low:.2f} to {high:.2f}"
+    return "–" if _missing(low) or _missing(high) else f"{low:.2f} to {high:.2f}"
 
 
 def _p(value: float | None) -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
@@ -133,7 +138,7 @@ def _descriptives(table: OutcomeTable) -> pd.DataFrame:
 
 
 def _estimates(table: OutcomeTable, section: str) -> pd.DataFrame:
-    rows = summaries.outcome_rows(table)
+    rows = summaries_table.outcome_rows(table)
     rows = rows[rows["section"] == section]
     shown = pd.DataFrame(
         {
@@ -142,7 +147,7 @@ def _estimates(table: OutcomeTable, section: str) -> pd.DataFrame:
             "estimate": [v if isinstance(v, str) else _num(v) for v in rows["value"]],
             "95% CI": [_ci(lo, hi) for lo, hi in zip(rows["ci95_low"], rows["ci95_high"], strict=True)],
             "p": [_p(v) for v in rows["p"]],
-            "n": ["–" if v is None or pd.isna(v) else str(int(v)) for v in rows["n"]],
+            "n": ["–" if _missing(v) else str(int(v)) for v in rows["n"]],
         }
     )
     if section == "comparison":
@@ -153,12 +158,11 @@ def _estimates(table: OutcomeTable, section: str) -> pd.DataFrame:
 
 
 def _chart(table: OutcomeTable, opts: SummaryOptions, trajectories: bool) -> alt.Chart:
-    outcome = next(o for o in opts.outcomes if o.name == table.dimension)
     timepoints = [t for t in opts.timepoints if t in set(table.means["timepoint"])]
     arms = list(dict.fromkeys(table.means["arm"]))
     x = alt.X("timepoint:N", sort=timepoints, title="Time point", axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(domain=[outcome.min, outcome.max])
-    color = alt.Color("arm:N", scale=alt.Scale(domain=arms), title="Arm")
+    y_scale = alt.Scale(zero=False)
+    color = alt.Color("arm:N", scale=alt.Scale(domain=arms, scheme="tableau10"), title="Arm")
     means = alt.Chart(table.means).encode(x=x, color=color)
     layers = [
         means.mark_rule(strokeWidth=2).encode(y=alt.Y("ci95_low:Q", scale=y_scale), y2="ci95_high:Q"),
@@ -177,7 +181,7 @@ def _chart(table: OutcomeTable, opts: SummaryOptions, trajectories: bool) -> alt
         )
         layers.insert(0, lines)
     title = f"{table.dimension_label}: arm means with 95% CIs" + (" and each family" if trajectories else "")
-    return alt.layer(*layers).properties(title=title, height=360)
+    return alt.layer(*layers).properties(title=alt.TitleParams(title, anchor="start"), height=360, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
 
 
 def _csv_download(key: str, table: OutcomeTable, what: str) -> Callable[[], str]:
@@ -186,7 +190,7 @@ def _csv_download(key: str, table: OutcomeTable, what: str) -> Callable[[], str]
 
     def build() -> str:
         with common.db() as session:
-            return summaries.outcome_csv(session, actor, key, table, what)
+            return summaries_table.outcome_csv(session, actor, key, table, what)
 
     return build
 
@@ -253,5 +257,8 @@ def _render(key: str, table: OutcomeTable, opts: SummaryOptions) -> None:
             "Plot (HTML)", data=chart.to_html(), file_name=f"{stem}-plot.html", mime="text/html",
             on_click="ignore", key="sum_dl_plot",
         )
-        st.caption("The chart's ⋯ menu saves it as PNG or SVG.")
+        st.caption(
+            "Plot (HTML) is the interactive chart (it loads Vega from the internet when opened); for a PNG, "
+            "hover over the chart and use its toolbar's Download as PNG."
+        )
     st.caption(f"The scores file reproduces this table from the command line: `{_cli_hint(stem, table)}`.")

@@ -3,21 +3,16 @@ analysis sets, masking, and the VIPP-PMH month-5 risk ratio end to end."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from annotate.db.models import Assignment, AuditLog, ConsensusTask, Participant, Recording, Segment, Study
+from annotate.db.models import Assignment, ConsensusTask, Participant, Recording, Segment, Study
 from annotate.services import consensus, rating, studies, study_status, users
 from annotate.services.errors import NotEnoughData, PermissionDenied, ServiceError
 from annotate.services.summaries import (
     SCORE_COLUMNS,
     describe_rule,
-    outcome_csv,
-    outcome_rows,
     outcome_table,
     recording_scores,
     summary_options,
@@ -246,20 +241,6 @@ def test_masked_before_unblinding_and_real_names_after(session, people, rated):
     assert table.n_participants == 3
     means = table.means.set_index(["arm", "timepoint"])
     assert means.loc[("VIPP", "month5"), "mean"] == 3.5 and means.loc[("VIPP", "month5"), "n"] == 2
-
-
-def test_outcome_csv_is_audited_and_refuses_real_names_early(session, people, rated):
-    res = people["res"]
-    table = outcome_table(session, res, "T1", dimension=SENS)
-    text = outcome_csv(session, res, "T1", table, "table")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[-1]["section"] == "note" and "consensus" in rows[-1]["value"]
-    assert {r["arm"] for r in rows if r["section"] == "descriptives"} == {"Arm A", "Arm B"}
-    scores = pd.read_csv(io.StringIO(outcome_csv(session, res, "T1", table, "scores")))
-    assert len(scores) == 4
-    actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
-    assert actions[-2:] == ["export.summary_table", "export.summary_scores"]
-    assert len(outcome_rows(table)) == len(rows)
 
 
 def test_nothing_rated_is_not_enough_data(session, people, study):

@@ -1,0 +1,158 @@
+"""Researcher page "Data in and out": exports in every format, imports with row-numbered errors,
+ELAN exchange and the backup command. Thin: widgets -> one service -> render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from annotate.services import elan, export_formats, export_package, imports, recordings, study_status
+from annotate.services.errors import ImportRejected, ServiceError
+from annotate.ui import common
+from annotate.ui.pages_researcher import _pick_study  # the same study choice across researcher pages
+
+FORMAT_LABELS = {
+    "csv": ("Ratings, one row per rating (CSV)", "Tidy long table; consensus scores as extra rows."),
+    "wide": ("Wide table (CSV)", "One row per participant and time point, one column per dimension and composite."),
+    "xlsx": ("Excel workbook", "Sheets: ratings, segments, wide, codebook, study info."),
+    "sav": ("SPSS (.sav)", "With variable labels and value labels from the scheme's anchors."),
+    "dta": ("Stata (.dta)", "With variable labels and value labels (whole-number anchors)."),
+    "parquet": ("Parquet", "Typed columns, for R (arrow) or Python (pandas)."),
+    "reliability": ("Reliability matrices for R (zip)", "Per dimension: segments x raters, NA where not scored."),
+    "history": ("Rating history (CSV)", "Every change of a score or note: who, when, old, new, why."),
+    "codebook": ("Codebook (CSV)", "Every variable with label, range, direction and anchors."),
+}
+
+
+def _actor():
+    return st.session_state["actor"]
+
+
+def _run(fn: Callable, *args, **kwargs):  # noqa: ANN202
+    """Call an import; show row-numbered problems as a table, other service errors as a message."""
+    try:
+        with common.db() as session:
+            return fn(session, *args, **kwargs)
+    except ImportRejected as exc:
+        st.error(f"{len(exc.errors)} problem(s): nothing was imported. Fix these rows and upload the file again.")
+        st.dataframe(pd.DataFrame([{"row": e.row, "problem": e.message} for e in exc.errors]), hide_index=True)
+    except ServiceError as exc:
+        st.error(str(exc))
+    return None
+
+
+def _download(fmt: str, key: str, mode: str, table: str | None, analysis_set: str) -> Callable[[], bytes]:
+    def make() -> bytes:
+        with common.db() as session:
+            return export_formats.export_file(session, _actor(), key, fmt, mode, table=table,
+                                              analysis_set=analysis_set).data
+    return make
+
+
+def data_page() -> None:
+    st.title("Data in and out")
+    common.show_flashes()
+    key = _pick_study()
+    if not key:
+        return
+    gate = common.call(study_status.gate, _actor(), key)
+    if gate is None:
+        return
+    tab_out, tab_in, tab_elan, tab_backup = st.tabs(["Export", "Import", "ELAN", "Backup"])
+    with tab_out:
+        _exports(key, gate.unblinded)
+    with tab_in:
+        _imports(key)
+    with tab_elan:
+        _elan(key)
+    with tab_backup:
+        st.markdown("Backups are taken on the server with the `annotate` command (the app can keep running):")
+        st.code("annotate backup /backups/annotate-$(date +%F) --with-media\nannotate restore /backups/annotate-2025-01-31",
+                language="bash")
+        st.caption("SQLite: a consistent copy through the SQLite backup API plus a sha256 manifest of every film. "
+                   "PostgreSQL: use pg_dump / pg_restore (see README). Restore refuses to overwrite a database "
+                   "with data unless --force, and checks every film's checksum.")
+
+
+def _exports(key: str, unblinded: bool) -> None:
+    modes = {"blinded": "Blinded: film codes only (no participant, arm or time point)"}
+    if unblinded:
+        modes["full"] = "Full: participant, arm and time point"
+    else:
+        modes["masked"] = "Masked: participant and time point, arms as Arm A / Arm B (full after unblinding)"
+    mode = st.radio("Which export", list(modes), format_func=modes.get, index=len(modes) - 1, key="data_mode")
+    c1, c2 = st.columns(2)
+    table = c1.selectbox("Table for SPSS, Stata and Parquet", ["default", "wide", "segments", "ratings"],
+                         help="default: wide for SPSS/Stata (segments when blinded), ratings for Parquet.")
+    analysis_set = c2.selectbox("Analysis set of the wide table", ["itt", "per_protocol"])
+    st.caption("Every download is audited. Cells that begin with = + - @ are neutralised.")
+    suffix = {"csv": "csv", "wide": "csv", "history": "csv", "codebook": "csv", "reliability": "zip"}
+    for fmt, (label, help_text) in FORMAT_LABELS.items():
+        if fmt == "wide" and mode == "blinded":
+            continue
+        st.download_button(
+            label, data=_download(fmt, key, mode, None if table == "default" else table, analysis_set),
+            file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}", mime=export_formats.MIME[fmt], help=help_text,
+            key=f"dl_{fmt}", on_click="ignore",
+        )
+
+    def package() -> bytes:
+        with common.db() as session:
+            return export_package.export_study_package(session, _actor(), key)
+
+    if unblinded or _actor().role == "admin":
+        st.download_button("Study package (definition, allocation, segments, scores) for another database",
+                           data=package, file_name=f"{key}_study_package.zip", mime="application/zip",
+                           key="dl_package", on_click="ignore")
+
+
+def _imports(key: str) -> None:
+    st.subheader("Ratings from CSV")
+    st.caption("Columns **film** (film code), **segment** (1 = first), **rater** (username), **dimension**, **value**; "
+               "optional **purpose** (primary / reliability) and **note**. All rows are checked first; importing the "
+               "same file again adds nothing.")
+    upload = st.file_uploader("Ratings CSV", type=["csv", "txt"], key="ratings_csv")
+    if upload is not None and st.button("Import ratings", key="import_ratings"):
+        got = _run(imports.import_ratings, _actor(), key, upload.getvalue(), source=upload.name)
+        if got:
+            st.success(f"{got.created} score(s) added, {got.unchanged} already present; "
+                       f"{got.assignments_created} assignment(s) created, {got.assignments_done} marked done.")
+    st.subheader("Segments from CSV")
+    st.caption("Columns **film**, **start**, **end** (seconds or m:ss) and optional **task**. A film's segments are "
+               "replaced; films with assigned work cannot be re-cut.")
+    upload = st.file_uploader("Segments CSV", type=["csv", "txt"], key="segments_csv")
+    if upload is not None and st.button("Import segments", key="import_segments"):
+        got = _run(imports.import_segments, _actor(), key, upload.getvalue())
+        if got:
+            st.success(f"{got.films} film(s) re-segmented ({got.segments} segments); {got.unchanged} unchanged.")
+
+
+def _elan(key: str) -> None:
+    def all_films() -> bytes:
+        with common.db() as session:
+            return elan.export_eaf_zip(session, _actor(), key)
+
+    st.download_button("Download .eaf files (one per film, zip)", data=all_films, file_name=f"{key}_elan.zip",
+                       mime="application/zip", key="dl_eaf", on_click="ignore",
+                       help="Segments and scores as tiers. Put each film next to its .eaf as <film code>.mp4.")
+    st.subheader("Segments from an ELAN tier")
+    films = [r.blind_code for r in (common.call(recordings.list_recordings, _actor(), key) or []) if r.purpose == "assessment"]
+    if not films:
+        st.info("No assessment films in this study yet.")
+        return
+    film = st.selectbox("Film", films, key="eaf_film")
+    upload = st.file_uploader("ELAN file (.eaf)", type=["eaf", "xml"], key="eaf_upload")
+    if upload is None:
+        return
+    try:
+        tiers = elan.eaf_tiers(upload.getvalue())
+    except ServiceError as exc:
+        st.error(str(exc))
+        return
+    tier = st.selectbox("Tier with the segments", tiers, key="eaf_tier")
+    if st.button("Import segments from tier", key="import_eaf"):
+        got = _run(elan.import_eaf_segments, _actor(), key, film, upload.getvalue(), tier)
+        if got:
+            st.success(f"{got.segments} segment(s) written." if got.films else "Segments unchanged.")

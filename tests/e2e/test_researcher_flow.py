@@ -1,0 +1,28 @@
+"""A researcher in Chromium downloads the ratings: before unblinding the export masks the arms."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_researcher_downloads_masked_ratings(demo_server, browser_context, tmp_path):
+    page = browser_context.new_page()
+    login(page, demo_server, "researcher", "demo-researcher")
+    page.get_by_role("link", name="Export").click()
+    page.get_by_role("button", name="Download ratings (CSV)").wait_for(timeout=20_000)
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="Download ratings (CSV)").click()
+    path = tmp_path / "ratings.csv"
+    dl.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert rows, "the demo has finished ratings of two raters"
+    assert {r["arm"] for r in rows} <= {"Arm A", "Arm B"}
+    assert {"participant", "timepoint", "rater", "dimension", "value"} <= set(rows[0])
+    assert all(r["rater"] in ("rater1", "rater2", "rater3") for r in rows)
