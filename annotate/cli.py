@@ -227,6 +227,19 @@ def study_settings_cmd(key: str, share, tolerance, arm_guess, due_days, consensu
         click.echo(f"{k}: {v}")
 
 
+@main.command("correct")
+@click.option("--assignment", "assignment_id", type=int, required=True, help="Assignment id (from the history export).")
+@click.option("--dimension", required=True)
+@click.option("--value", type=float, required=True)
+@click.option("--reason", required=True, help="Why the frozen rating changes (kept in the history).")
+@click.option("--as", "as_user", required=True, help="The admin making the change.")
+def correct_cmd(assignment_id: int, dimension: str, value: float, reason: str, as_user: str) -> None:
+    """Change a rating of a locked study (admin only; flagged in exports)."""
+    with unit_of_work(_settings()) as session:
+        study_status.correct_locked_rating(session, _actor(session, as_user), assignment_id, dimension, value, reason)
+    click.echo("Corrected; the change is in the rating history and flagged in exports.")
+
+
 @main.group("participants")
 def participants_group() -> None:
     """Participants and allocation."""

@@ -193,7 +193,7 @@ def _arms_text_report(out: dict) -> str:
 
 
 def _arms_from_study(file, study_key, scheme_key, dimension, analysis_set, rule, masked, columns, baseline,
-                     treatment, control, threshold, covariates) -> dict:
+                     treatment, control, threshold, covariates):  # noqa: ANN201 (an OutcomeTable)
     from annotate.services.errors import PermissionDenied
     from annotate.services.summaries import outcome_table, summary_options
 
@@ -218,7 +218,7 @@ def _arms_from_study(file, study_key, scheme_key, dimension, analysis_set, rule,
             )
         except PermissionDenied as exc:
             raise click.UsageError(f"{exc} Add --masked to compare the arms as Arm A / Arm B.") from exc
-    return table.result
+    return table
 
 
 @stats.command(name="arms")
@@ -259,13 +259,15 @@ def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, tre
     from annotate.stats.effects import EffectsInputError
 
     names = [name.strip() for value in covariates for name in value.split(",") if name.strip()]
+    rule_text = None
     try:
         if study_key is not None:
-            out = _arms_from_study(
+            table = _arms_from_study(
                 file, study_key, scheme_key, dimension, analysis_set or "itt", rule or "consensus_else_mean",
                 masked, (participant_col, arm_col, timepoint_col, score_col), baseline, treatment, control,
                 threshold, names,
             )
+            out, rule_text = table.result, table.rule_text
         else:
             if file is None:
                 raise click.UsageError(
@@ -290,4 +292,4 @@ def arms(file, participant_col, arm_col, timepoint_col, score_col, baseline, tre
     if as_json:
         click.echo(json.dumps(out, allow_nan=False))
     else:
-        click.echo(_arms_text_report(out))
+        click.echo(_arms_text_report(out) + (f"\n\n{rule_text}" if rule_text else ""))

@@ -14,7 +14,7 @@ COMMANDS = [
     [], ["init"], ["demo"], ["serve"], ["sample-media"], ["users"], ["users", "add"], ["users", "list"],
     ["study"], ["study", "create"], ["participants"], ["participants", "import"], ["ingest"],
     ["recordings"], ["assign"], ["export"], ["stats"], ["stats", "reliability"], ["stats", "arms"],
-    ["study", "lock"], ["study", "unblind"], ["study", "reopen"], ["study", "settings"],
+    ["study", "lock"], ["study", "unblind"], ["study", "reopen"], ["study", "settings"], ["correct"],
 ]
 
 

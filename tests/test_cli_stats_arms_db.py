@@ -42,6 +42,7 @@ def test_study_gives_the_same_json_as_the_csv_of_its_scores(vipp, session, peopl
     assert round(rr["risk_ratio"]["value"], 2) == 1.94  # the only dimension is picked without --dimension
     text = invoke("--study", vipp, "--scheme", "ainsworth_sensitivity", "--threshold", "5")
     assert text.exit_code == 0 and "risk ratio (Katz)" in text.output and "VIPP-PMH" in text.output
+    assert "consensus score where raters differed" in text.output  # the rule is printed with the table
 
 
 def test_before_unblinding_refused_unless_masked(vipp):
