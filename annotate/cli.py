@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import subprocess
 import sys
 from dataclasses import asdict
@@ -32,6 +34,22 @@ def _actor(session, username: str | None) -> Actor:  # noqa: ANN001
     if username:
         return users.actor_of(users.get_user(session, username))
     return Actor(user_id=None, username="cli", display_name="command line", role="admin")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar fed with fractions 0..1 (what long services report)."""
+    with click.progressbar(length=1000, label=label) as bar:
+        shown = 0
+
+        def update(frac: float, _message: str) -> None:
+            nonlocal shown
+            step = int(frac * 1000) - shown
+            if step > 0:
+                bar.update(step)
+                shown += step
+
+        yield update
 
 
 class _Group(click.Group):
@@ -88,15 +106,7 @@ def sample_media(out: Path | None, families_per_arm: int, seconds: tuple[float, 
 def demo_cmd() -> None:
     """Create the demo study from sample_media/ with demo users, and print their logins."""
     s = _settings()
-    with unit_of_work(s) as session, click.progressbar(length=1000, label="Preparing demo films") as bar:
-        done = [0]
-
-        def progress(frac: float, _msg: str) -> None:
-            step = int(frac * 1000) - done[0]
-            if step > 0:
-                bar.update(step)
-                done[0] += step
-
+    with unit_of_work(s) as session, _progress("Preparing demo films") as progress:
         result = demo.create_demo(session, s, progress)
     click.echo("Demo study DEMO " + ("created" if result.created else "already exists") + ".")
     if result.created:
@@ -280,15 +290,7 @@ def ingest(paths: tuple[Path, ...], study_key: str, participant: str | None, tim
         else:
             raise click.UsageError("Say whose films these are: --participant/--timepoint, --manifest or --pattern.")
     s = _settings()
-    with unit_of_work(s) as session, click.progressbar(length=1000, label="Ingesting") as bar:
-        done = [0]
-
-        def progress(frac: float, _msg: str) -> None:
-            step = int(frac * 1000) - done[0]
-            if step > 0:
-                bar.update(step)
-                done[0] += step
-
+    with unit_of_work(s) as session, _progress("Ingesting") as progress:
         outcomes = recordings.ingest(session, _actor(session, as_user), s, study_key, items, progress)
     for o in outcomes:
         extra = f" — {o.reason}" if o.reason else ""

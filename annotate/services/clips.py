@@ -12,13 +12,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.config import Settings
 from annotate.db.models import Clip, FeedbackSession, Participant, Recording
 from annotate.media import MediaError
-from annotate.media.activity import activity_curve
+from annotate.media.activity import ActivityCurve, activity_curve
 from annotate.media.clips import clip_frame_range
 from annotate.media.package import PackageClip, build_session_package
 from annotate.schemes import ClipVocabulary, SchemeError, load_clip_vocabularies
@@ -219,10 +220,29 @@ def export_session(
     return out
 
 
-def film_activity(session: Session, actor: Actor, blind_code: str):  # noqa: ANN201
+def film_activity(session: Session, actor: Actor, blind_code: str) -> ActivityCurve:
     """Motion and loudness over time for a caseload film (to find moments fast)."""
     rec = _caseload_film(session, actor, blind_code)
-    return activity_curve(Path(rec.proxy_path))
+    return cached_activity(rec)
+
+
+def cached_activity(rec: Recording) -> ActivityCurve:
+    """The film's activity curve, computed once and kept beside its thumbnails: it costs a full
+    decode of the film, far too much for every page rerun."""
+    cache = Path(rec.thumbs_dir) / "activity.npz" if rec.thumbs_dir else None
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            loud = z["loudness"] if z["has_loudness"] else None
+            return ActivityCurve(z["times"], z["motion"], loud, float(z["fps"]), float(z["step_s"]))
+    try:
+        curve = activity_curve(Path(rec.proxy_path))
+    except MediaError as exc:
+        raise ServiceError(f"The activity curve of film {rec.blind_code} could not be made: {exc}") from None
+    if cache is not None and cache.parent.is_dir():
+        np.savez(cache, times=curve.times, motion=curve.motion, fps=curve.fps, step_s=curve.step_s,
+                 has_loudness=curve.loudness is not None,
+                 loudness=curve.loudness if curve.loudness is not None else np.zeros(0))
+    return curve
 
 
 def film_thumbnails(session: Session, actor: Actor, blind_code: str) -> list[Path]:

@@ -22,6 +22,7 @@ from annotate.db.models import PURPOSES, Participant, Recording, Segment, Study,
 from annotate.media import MediaError, make_proxy, make_thumbnails, plan_segments, probe
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
+from annotate.services.clips import cached_activity
 from annotate.services.csvio import read_csv_rows
 from annotate.services.errors import ImportRejected, RowError, ServiceError
 from annotate.services.studies import get_study
@@ -304,6 +305,9 @@ def _process(
     rec.fps = out.fps
     rec.width, rec.height = out.display_width, out.display_height
     rec.has_audio = out.has_audio
+    if rec.purpose == "intervention":
+        step(0.95, "activity curve")
+        cached_activity(rec)  # the clinicians' activity curve: only their films need it
     for span in plan_segments(out.duration_s, study.segment_seconds):
         session.add(Segment(recording_id=rec.id, index=span.index, start_s=span.start_s, end_s=span.end_s))
     rec.status, rec.error = "ready", None

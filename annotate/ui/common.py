@@ -54,6 +54,21 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T | None:
         return None
 
 
+def deferred(fn: Callable[..., T], *args, **kwargs) -> Callable[[], T]:
+    """Data for a download button, made only when it is clicked and audited then.
+
+    The click is served outside this session's script run, where ``st.session_state`` does not
+    exist: the acting user is captured now and the service runs in its own unit of work then.
+    """
+    actor = st.session_state["actor"]
+
+    def make() -> T:
+        with db() as session:
+            return fn(session, actor, *args, **kwargs)
+
+    return make
+
+
 def flash(message: str, kind: str = "success") -> None:
     """Show a message after the next rerun (callbacks run before the page is drawn)."""
     st.session_state.setdefault("_flash", []).append((kind, message))

@@ -15,7 +15,16 @@ if actor is None:
     st.markdown('<a href="/api/login" target="_self">Log in</a>', unsafe_allow_html=True)
     st.stop()
 
-from annotate.ui import pages_admin, pages_clinician, pages_rater, pages_reliability, pages_researcher, pages_trial  # noqa: E402
+from annotate.ui import (  # noqa: E402
+    pages_admin,
+    pages_clinician,
+    pages_data,
+    pages_rater,
+    pages_reliability,
+    pages_researcher,
+    pages_summaries,
+    pages_trial,
+)
 
 PAGES = {
     "rater": [
@@ -29,9 +38,10 @@ PAGES = {
         st.Page(pages_researcher.assign_page, title="Assign", icon=":material/group_work:", url_path="assign"),
         st.Page(pages_trial.progress_page, title="Progress", icon=":material/monitoring:", url_path="progress"),
         st.Page(pages_trial.gate_page, title="Study status", icon=":material/lock:", url_path="status"),
-        st.Page(pages_researcher.export_page, title="Export", icon=":material/download:", url_path="export"),
+        st.Page(pages_data.data_page, title="Data in and out", icon=":material/swap_vert:", url_path="data"),
         st.Page(pages_reliability.reliability_page, title="Reliability", icon=":material/compare_arrows:", url_path="reliability"),
         st.Page(pages_reliability.certification_page, title="Certification", icon=":material/verified:", url_path="certification"),
+        st.Page(pages_summaries.summaries_page, title="Summaries", icon=":material/bar_chart:", url_path="summaries"),
     ],
 }
 PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon=":material/manage_accounts:", url_path="users")]

@@ -166,16 +166,10 @@ def _plan_session(family: str) -> None:
             st.rerun()
     burn = st.checkbox("Burn captions into the video (they are always included as subtitles too)")
 
-    # The download's data is made on click, outside the script run: session state is not
-    # available there, so everything it needs is captured now.
-    actor, settings, number = _actor(), common.settings(), int(session_no)
+    def package(session, actor, settings, number: int) -> bytes:  # noqa: ANN001
+        return clips.export_session(session, actor, settings, family, number, burn_captions=burn).read_bytes()
 
-    def package() -> bytes:
-        with common.db() as s:
-            path = clips.export_session(s, actor, settings, family, number, burn_captions=burn)
-        return path.read_bytes()
-
-    st.download_button("Export session package (zip)", data=package, file_name=f"family-{family}-session-{int(session_no)}.zip",
+    st.download_button("Export session package (zip)", data=common.deferred(package, common.settings(), int(session_no)), file_name=f"family-{family}-session-{int(session_no)}.zip",
                        mime="application/zip", type="primary", disabled=not (plan and plan.clips))
     st.caption("The zip holds each clip (MP4), subtitles, an offline playlist (index.html) and a printable session script. "
                "Unzip it on the laptop you take to the family; it plays without internet.")

@@ -43,12 +43,8 @@ def _run(fn: Callable, *args, **kwargs):  # noqa: ANN202
     return None
 
 
-def _download(fmt: str, key: str, mode: str, table: str | None, analysis_set: str) -> Callable[[], bytes]:
-    def make() -> bytes:
-        with common.db() as session:
-            return export_formats.export_file(session, _actor(), key, fmt, mode, table=table,
-                                              analysis_set=analysis_set).data
-    return make
+def _file_data(session, actor, key: str, fmt: str, mode: str, table: str | None, analysis_set: str) -> bytes:  # noqa: ANN001
+    return export_formats.export_file(session, actor, key, fmt, mode, table=table, analysis_set=analysis_set).data
 
 
 def data_page() -> None:
@@ -93,18 +89,14 @@ def _exports(key: str, unblinded: bool) -> None:
         if fmt == "wide" and mode == "blinded":
             continue
         st.download_button(
-            label, data=_download(fmt, key, mode, None if table == "default" else table, analysis_set),
+            label, data=common.deferred(_file_data, key, fmt, mode, None if table == "default" else table, analysis_set),
             file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}", mime=export_formats.MIME[fmt], help=help_text,
             key=f"dl_{fmt}", on_click="ignore",
         )
 
-    def package() -> bytes:
-        with common.db() as session:
-            return export_package.export_study_package(session, _actor(), key)
-
     if unblinded or _actor().role == "admin":
         st.download_button("Study package (definition, allocation, segments, scores) for another database",
-                           data=package, file_name=f"{key}_study_package.zip", mime="application/zip",
+                           data=common.deferred(export_package.export_study_package, key), file_name=f"{key}_study_package.zip", mime="application/zip",
                            key="dl_package", on_click="ignore")
 
 
@@ -130,11 +122,7 @@ def _imports(key: str) -> None:
 
 
 def _elan(key: str) -> None:
-    def all_films() -> bytes:
-        with common.db() as session:
-            return elan.export_eaf_zip(session, _actor(), key)
-
-    st.download_button("Download .eaf files (one per film, zip)", data=all_films, file_name=f"{key}_elan.zip",
+    st.download_button("Download .eaf files (one per film, zip)", data=common.deferred(elan.export_eaf_zip, key), file_name=f"{key}_elan.zip",
                        mime="application/zip", key="dl_eaf", on_click="ignore",
                        help="Segments and scores as tiers. Put each film next to its .eaf as <film code>.mp4.")
     st.subheader("Segments from an ELAN tier")

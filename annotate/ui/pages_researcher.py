@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.schemes import load_schemes_dir
-from annotate.services import assignments, exports, recordings, studies, study_status, users
+from annotate.services import assignments, recordings, studies, users
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 
@@ -213,34 +213,3 @@ def assign_page() -> None:
             res = common.call(assignments.assign_segments, _actor(), key, manual, segment_ids=ids, mode=mode)
             if res:
                 st.success(f"{res.created} assignment(s) made (seed {res.seed}); {res.already_assigned} already assigned.")
-
-
-def export_page() -> None:
-    st.title("Export")
-    key = _pick_study()
-    if not key:
-        return
-    gate = common.call(study_status.gate, _actor(), key)
-    if gate is None:
-        return
-    st.caption(
-        "One row per rating (consensus scores as extra rows) with film code, segment times, rater, "
-        "dimension, value, note and timestamps. Cells that begin with = + - @ are neutralised. "
-        "Each download is audited."
-    )
-    modes = {"blinded": "Blinded: film codes only (no participant, arm or time point)"}
-    if gate.unblinded:
-        modes["full"] = "Full: participant, arm and time point"
-    else:
-        modes["masked"] = "Masked: participant and time point, arms as Arm A / Arm B (full export after unblinding)"
-    mode = st.radio("Which export", list(modes), format_func=modes.get, index=len(modes) - 1)
-
-    actor = _actor()  # the CSV is made on click, outside the script run: no session state there
-
-    def make_csv() -> bytes:
-        with common.db() as s:
-            return exports.ratings_csv(s, actor, key, mode=mode).encode("utf-8")
-
-    st.download_button(
-        "Download ratings (CSV)", data=make_csv, file_name=f"{key}_ratings_{mode}.csv", mime="text/csv", type="primary"
-    )

@@ -15,10 +15,11 @@ pytestmark = pytest.mark.e2e
 def test_researcher_downloads_masked_ratings(demo_server, browser_context, tmp_path):
     page = browser_context.new_page()
     login(page, demo_server, "researcher", "demo-researcher")
-    page.get_by_role("link", name="Export").click()
-    page.get_by_role("button", name="Download ratings (CSV)").wait_for(timeout=20_000)
+    page.get_by_role("link", name="Data in and out").click()
+    button = page.get_by_role("button", name="Ratings, one row per rating (CSV)")
+    button.wait_for(timeout=20_000)
     with page.expect_download(timeout=30_000) as dl:
-        page.get_by_role("button", name="Download ratings (CSV)").click()
+        button.click()
     path = tmp_path / "ratings.csv"
     dl.value.save_as(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
@@ -26,3 +27,17 @@ def test_researcher_downloads_masked_ratings(demo_server, browser_context, tmp_p
     assert {r["arm"] for r in rows} <= {"Arm A", "Arm B"}
     assert {"participant", "timepoint", "rater", "dimension", "value"} <= set(rows[0])
     assert all(r["rater"] in ("rater1", "rater2", "rater3") for r in rows)
+
+
+def test_researcher_downloads_spss_and_elan(demo_server, browser_context, tmp_path):
+    page = browser_context.new_page()
+    login(page, demo_server, "researcher", "demo-researcher")
+    page.get_by_role("link", name="Data in and out").click()
+    for name in ("SPSS (.sav)", "Codebook (CSV)"):
+        button = page.get_by_role("button", name=name)
+        button.wait_for(timeout=20_000)
+        with page.expect_download(timeout=30_000) as dl:
+            button.click()
+        path = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(path)
+        assert path.stat().st_size > 100

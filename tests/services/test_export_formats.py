@@ -231,4 +231,7 @@ def test_wide_with_the_real_summaries_module(session, people, rated):
     pytest.importorskip("annotate.services.summaries")
     f = export_formats.export_file(session, people["res"], rated, "wide", "masked")
     rows = _rows(f.data)
-    assert rows and set(DIMS) <= set(rows[0])
+    keys = [(r["participant"], r["timepoint"]) for r in rows]
+    assert rows and len(keys) == len(set(keys)) and {r["arm"] for r in rows} <= {"Arm A", "Arm B"}
+    assert [*DIMS, "sensitivity_composite"] == [c for c in rows[0] if c in (*DIMS, "sensitivity_composite")]
+    assert any(r["sensitivity_nondistress"] for r in rows)
