@@ -85,13 +85,14 @@ def _exports(key: str, unblinded: bool) -> None:
     analysis_set = c2.selectbox("Analysis set of the wide table", ["itt", "per_protocol"])
     st.caption("Every download is audited. Cells that begin with = + - @ are neutralised.")
     suffix = {"csv": "csv", "wide": "csv", "history": "csv", "codebook": "csv", "reliability": "zip"}
-    for fmt, (label, help_text) in FORMAT_LABELS.items():
-        if fmt == "wide" and mode == "blinded":
-            continue
-        st.download_button(
+    shown = [f for f in FORMAT_LABELS if not (f == "wide" and mode == "blinded")]
+    cols = st.columns(3)
+    for i, fmt in enumerate(shown):
+        label, help_text = FORMAT_LABELS[fmt]
+        cols[i % 3].download_button(
             label, data=common.deferred(_file_data, key, fmt, mode, None if table == "default" else table, analysis_set),
             file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}", mime=export_formats.MIME[fmt], help=help_text,
-            key=f"dl_{fmt}", on_click="ignore",
+            key=f"dl_{fmt}", on_click="ignore", width="stretch",
         )
 
     if unblinded or _actor().role == "admin":
