@@ -17,23 +17,13 @@ from pathlib import Path
 
 import click
 
+from annotate.cli_common import acting_user, current_settings
+from annotate.cli_data import DATA_COMMANDS
 from annotate.cli_stats import stats as stats_group
-from annotate.config import REPO_ROOT, Settings, get_settings
-from annotate.services import assignments, demo, exports, recordings, studies, study_status, users
-from annotate.services.actor import Actor
+from annotate.config import REPO_ROOT
+from annotate.services import assignments, demo, recordings, studies, study_status, users
 from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
-
-
-def _settings() -> Settings:
-    return get_settings()
-
-
-def _actor(session, username: str | None) -> Actor:  # noqa: ANN001
-    """The acting user named by --as, or a built-in 'cli' owner with the admin role."""
-    if username:
-        return users.actor_of(users.get_user(session, username))
-    return Actor(user_id=None, username="cli", display_name="command line", role="admin")
 
 
 @contextmanager
@@ -75,7 +65,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create (or upgrade) the database and the media folder."""
-    s = _settings()
+    s = current_settings()
     s.media_dir.mkdir(parents=True, exist_ok=True)
     with unit_of_work(s):
         pass
@@ -95,7 +85,7 @@ def sample_media(out: Path | None, families_per_arm: int, seconds: tuple[float, 
     """(Re)generate the synthetic demo films and their manifest (larger ones for benchmarks)."""
     from annotate.media import generate_sample_media
 
-    target = out or _settings().sample_media_dir
+    target = out or current_settings().sample_media_dir
     manifest = generate_sample_media(
         target, families_per_arm=families_per_arm, seconds=seconds, width=width, height=height, fps=fps
     )
@@ -105,7 +95,7 @@ def sample_media(out: Path | None, families_per_arm: int, seconds: tuple[float, 
 @main.command("demo")
 def demo_cmd() -> None:
     """Create the demo study from sample_media/ with demo users, and print their logins."""
-    s = _settings()
+    s = current_settings()
     with unit_of_work(s) as session, _progress("Preparing demo films") as progress:
         result = demo.create_demo(session, s, progress)
     click.echo("Demo study DEMO " + ("created" if result.created else "already exists") + ".")
@@ -125,7 +115,7 @@ def serve(port: int, address: str) -> None:
     app = REPO_ROOT / "app.py"
     if not app.exists():
         raise click.ClickException(f"{app} not found: serve runs from a checkout (pip install -e .).")
-    with unit_of_work(_settings()):
+    with unit_of_work(current_settings()):
         pass  # migrate before the first page load
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
@@ -149,7 +139,7 @@ def users_group() -> None:
 @click.password_option(envvar="ANNOTATE_NEW_PASSWORD", help="Password (prompted; or ANNOTATE_NEW_PASSWORD).")
 def users_add(username: str, role: str, display_name: str | None, password: str) -> None:
     """Add a user."""
-    with unit_of_work(_settings()) as session:
+    with unit_of_work(current_settings()) as session:
         made = users.create_user(session, None, username, password, role, display_name)
     click.echo(f"Added {made.username} ({made.role}).")
 
@@ -157,8 +147,8 @@ def users_add(username: str, role: str, display_name: str | None, password: str)
 @users_group.command("list")
 def users_list() -> None:
     """List users."""
-    with unit_of_work(_settings()) as session:
-        for u in users.list_users(session, _actor(session, None)):
+    with unit_of_work(current_settings()) as session:
+        for u in users.list_users(session, acting_user(session, None)):
             click.echo(f"{u.username:<20} {u.role:<11} {u.display_name}")
 
 
@@ -177,18 +167,18 @@ def study_group() -> None:
 @click.option("--as", "as_user", default=None, help="Acting researcher (for the audit log).")
 def study_create(key: str, arms: str, timepoints: str, scheme_key: str, segment_seconds: float | None, title: str | None, as_user: str | None) -> None:
     """Create a study."""
-    s = _settings()
+    s = current_settings()
     with unit_of_work(s) as session:
         info = studies.create_study(
-            session, _actor(session, as_user), s, key, arms=arms, timepoints=timepoints,
+            session, acting_user(session, as_user), s, key, arms=arms, timepoints=timepoints,
             scheme_key=scheme_key, segment_seconds=segment_seconds, title=title,
         )
     click.echo(f"Created study {info.key}: arms {', '.join(info.arms)}; time points {', '.join(info.timepoints)}; scheme {info.scheme_key} v{info.scheme_version}.")
 
 
 def _move(key: str, target: str, reason: str, as_user: str | None) -> None:
-    with unit_of_work(_settings()) as session:
-        gate = study_status.set_status(session, _actor(session, as_user), key, target, reason)
+    with unit_of_work(current_settings()) as session:
+        gate = study_status.set_status(session, acting_user(session, as_user), key, target, reason)
     click.echo(f"Study {gate.key} is now {gate.status}.")
 
 
@@ -230,8 +220,8 @@ def study_settings_cmd(key: str, share, tolerance, arm_guess, due_days, consensu
     """Show or change the study's workflow settings."""
     values = {k: v for k, v in dict(double_code_share=share, consensus_tolerance=tolerance, ask_arm_guess=arm_guess,
                                      due_days=due_days, consensus_rater=consensus_rater).items() if v is not None}
-    with unit_of_work(_settings()) as session:
-        actor = _actor(session, None)
+    with unit_of_work(current_settings()) as session:
+        actor = acting_user(session, None)
         now = study_status.update_settings(session, actor, key, **values) if values else study_status.study_settings(session, actor, key)
     for k, v in now.items():
         click.echo(f"{k}: {v}")
@@ -245,8 +235,8 @@ def study_settings_cmd(key: str, share, tolerance, arm_guess, due_days, consensu
 @click.option("--as", "as_user", required=True, help="The admin making the change.")
 def correct_cmd(assignment_id: int, dimension: str, value: float, reason: str, as_user: str) -> None:
     """Change a rating of a locked study (admin only; flagged in exports)."""
-    with unit_of_work(_settings()) as session:
-        study_status.correct_locked_rating(session, _actor(session, as_user), assignment_id, dimension, value, reason)
+    with unit_of_work(current_settings()) as session:
+        study_status.correct_locked_rating(session, acting_user(session, as_user), assignment_id, dimension, value, reason)
     click.echo("Corrected; the change is in the rating history and flagged in exports.")
 
 
@@ -261,8 +251,8 @@ def participants_group() -> None:
 @click.option("--as", "as_user", default=None)
 def participants_import(study_key: str, file: Path, as_user: str | None) -> None:
     """Import participants from CSV (columns participant, arm; optional per_protocol, clinician, covariates)."""
-    with unit_of_work(_settings()) as session:
-        res = studies.import_participants(session, _actor(session, as_user), study_key, file.read_bytes())
+    with unit_of_work(current_settings()) as session:
+        res = studies.import_participants(session, acting_user(session, as_user), study_key, file.read_bytes())
     click.echo(f"{res.created} added, {res.updated} updated.")
 
 
@@ -289,9 +279,9 @@ def ingest(paths: tuple[Path, ...], study_key: str, participant: str | None, tim
             items = [recordings.IngestItem(f, participant, timepoint, purpose) for f in files]
         else:
             raise click.UsageError("Say whose films these are: --participant/--timepoint, --manifest or --pattern.")
-    s = _settings()
+    s = current_settings()
     with unit_of_work(s) as session, _progress("Ingesting") as progress:
-        outcomes = recordings.ingest(session, _actor(session, as_user), s, study_key, items, progress)
+        outcomes = recordings.ingest(session, acting_user(session, as_user), s, study_key, items, progress)
     for o in outcomes:
         extra = f" — {o.reason}" if o.reason else ""
         click.echo(f"{o.status:<9} {o.original_name} {o.blind_code or ''}{extra}")
@@ -304,8 +294,8 @@ def ingest(paths: tuple[Path, ...], study_key: str, participant: str | None, tim
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per recording).")
 def recordings_cmd(study_key: str, as_json: bool) -> None:
     """List a study's recordings with status, refusal reason and proxy details."""
-    with unit_of_work(_settings()) as session:
-        recs = recordings.list_recordings(session, _actor(session, None), study_key)
+    with unit_of_work(current_settings()) as session:
+        recs = recordings.list_recordings(session, acting_user(session, None), study_key)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in recs], indent=2))
         return
@@ -327,8 +317,8 @@ def recordings_cmd(study_key: str, as_json: bool) -> None:
 def assign(study_key: str, raters: tuple[str, ...], share: float | None, seed: int | None, allow_same_family: bool,
            manual: bool, mode: str, films: tuple[str, ...], as_user: str | None) -> None:
     """Assign films to raters with planned, stratified double-coding (or --manual)."""
-    with unit_of_work(_settings()) as session:
-        actor = _actor(session, as_user)
+    with unit_of_work(current_settings()) as session:
+        actor = acting_user(session, as_user)
         if manual:
             ids = None
             if films:
@@ -377,8 +367,8 @@ def export_cmd(study_key: str, fmt: str, mode: str, table: str | None, rule: str
 
     if out is None and fmt not in _TEXT_FORMATS:
         raise click.UsageError(f"--format {fmt} writes a binary file: give --out FILE.")
-    with unit_of_work(_settings()) as session:
-        actor = _actor(session, as_user)
+    with unit_of_work(current_settings()) as session:
+        actor = acting_user(session, as_user)
         if fmt in ("csv", "history"):
             write = export_formats.write_ratings_csv if fmt == "csv" else export_formats.write_history_csv
             if out:
@@ -400,116 +390,6 @@ def export_cmd(study_key: str, fmt: str, mode: str, table: str | None, rule: str
         click.echo(f"Wrote {out}", err=True)
 
 
-@main.group("import")
-def import_group() -> None:
-    """Import ratings, segment definitions or a study package (all-or-nothing; bad rows are listed)."""
-
-
-@import_group.command("ratings")
-@click.option("--study", "study_key", required=True)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "as_user", default=None)
-def import_ratings_cmd(study_key: str, file: Path, as_user: str | None) -> None:
-    """Scores from CSV: film, segment (1 = first), rater, dimension, value[, purpose, note]."""
-    from annotate.services import imports
-
-    with unit_of_work(_settings()) as session:
-        res = imports.import_ratings(session, _actor(session, as_user), study_key, file.read_bytes(), source=file.name)
-    click.echo(f"{res.created} score(s) added, {res.unchanged} already present; {res.assignments_created} "
-               f"assignment(s) created, {res.assignments_done} marked done.")
-
-
-@import_group.command("segments")
-@click.option("--study", "study_key", required=True)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "as_user", default=None)
-def import_segments_cmd(study_key: str, file: Path, as_user: str | None) -> None:
-    """Segment definitions from CSV: film, start, end[, task] (seconds or m:ss)."""
-    from annotate.services import imports
-
-    with unit_of_work(_settings()) as session:
-        res = imports.import_segments(session, _actor(session, as_user), study_key, file.read_bytes())
-    click.echo(f"{res.films} film(s) re-segmented ({res.segments} segments); {res.unchanged} unchanged.")
-
-
-@import_group.command("study")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--key", "new_key", default=None, help="Import under another study key.")
-def import_study_cmd(file: Path, new_key: str | None) -> None:
-    """A study package made by `annotate export --format study` (into a database without its films)."""
-    from annotate.services import export_package
-
-    with unit_of_work(_settings()) as session:
-        res = export_package.import_study_package(session, _actor(session, None), file.read_bytes(), new_key=new_key)
-    click.echo(f"Study {res.study_key}: {res.participants} participants, {res.films} films, {res.segments} segments, "
-               f"{res.ratings} scores.")
-    if res.users_created:
-        click.echo(f"Accounts created without a known password (set one before use): {', '.join(res.users_created)}")
-
-
-@main.group("elan")
-def elan_group() -> None:
-    """Exchange segments and scores with ELAN (.eaf)."""
-
-
-@elan_group.command("export")
-@click.option("--study", "study_key", required=True)
-@click.option("--film", default=None, help="Film code (default: every assessment film, as a zip of .eaf files).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--as", "as_user", default=None)
-def elan_export_cmd(study_key: str, film: str | None, out: Path, as_user: str | None) -> None:
-    """Write an .eaf (segments and scores as tiers; media named <film code>.mp4 next to it)."""
-    from annotate.services import elan
-
-    with unit_of_work(_settings()) as session:
-        actor = _actor(session, as_user)
-        data = elan.export_eaf(session, actor, study_key, film) if film else elan.export_eaf_zip(session, actor, study_key)
-    out.write_bytes(data)
-    click.echo(f"Wrote {out}")
-
-
-@elan_group.command("import")
-@click.option("--study", "study_key", required=True)
-@click.option("--film", required=True, help="Film code whose segments the tier defines.")
-@click.option("--tier", default="segments", show_default=True, help="Time-aligned tier holding the segments.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "as_user", default=None)
-def elan_import_cmd(study_key: str, film: str, tier: str, file: Path, as_user: str | None) -> None:
-    """Replace a film's segments by the annotations of an ELAN tier (annotation value = task label)."""
-    from annotate.services import elan
-
-    with unit_of_work(_settings()) as session:
-        res = elan.import_eaf_segments(session, _actor(session, as_user), study_key, film, file.read_bytes(), tier)
-    click.echo(f"{res.segments} segment(s) written" if res.films else "Segments unchanged.")
-
-
-@main.command("backup")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--with-media", is_flag=True, help="Also copy the originals and proxies (else only their checksums).")
-def backup_cmd(directory: Path, with_media: bool) -> None:
-    """Consistent copy of the live SQLite database (backup API) + media manifest with sha256 (PostgreSQL: pg_dump)."""
-    from annotate.services import backup
-
-    res = backup.backup(_settings(), _actor(None, None), directory, with_media=with_media)
-    click.echo(f"Backed up the database ({res.database_bytes:,} bytes) and a manifest of {res.media_files} media "
-               f"file(s) ({res.media_bytes:,} bytes{', copied' if res.media_copied else ''}) to {res.directory}")
-
-
-@main.command("restore")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace a database that already holds data (stop the app first).")
-def restore_cmd(directory: Path, force: bool) -> None:
-    """Restore a backup folder into the configured database and media store, and verify media checksums."""
-    from annotate.services import backup
-
-    res = backup.restore(_settings(), _actor(None, None), directory, force=force)
-    click.echo(f"Restored {res.database}; media: {res.media_checked} checked, {res.media_copied} copied.")
-    for path in res.missing:
-        click.echo(f"  missing: {path}", err=True)
-    for path in res.mismatched:
-        click.echo(f"  checksum differs: {path}", err=True)
-    if not res.ok:
-        sys.exit(1)
-
-
 main.add_command(stats_group)
+for _command in DATA_COMMANDS:
+    main.add_command(_command)

@@ -14,12 +14,13 @@ import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from annotate.schemes._yaml import (
     IDENTIFIER_PATTERN,
+    Loc,
     VERSION_PATTERN,
     RatingValueError,
     SchemeError,
