@@ -50,6 +50,7 @@ class ExistingState:
     family_timepoints: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # (family, rater) -> tps
     reliability_segments: dict[Stratum, int] = field(default_factory=dict)
     stratum_segments: dict[Stratum, int] = field(default_factory=dict)  # already-assigned segments per stratum
+    excluded: set[tuple[int, int]] = field(default_factory=set)  # (recording, rater): e.g. seen as calibration
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,16 @@ def plan_assignments(
     fam_roles = {fam: [r for r in roles if r.family == fam] for fam in families}
     for fam in sorted(families, key=lambda fm: -sum(len(r.segments) for r in fam_roles[fm])):
         for role in sorted(fam_roles[fam], key=lambda r: (r.purpose != "primary", -len(r.segments))):
-            cands = [r for r in raters if _eligible(r, role, locks, one_timepoint_per_family)]
+            cands = [r for r in raters if _eligible(r, role, locks, one_timepoint_per_family, existing.excluded)]
             if not cands:
                 relaxed.add(fam)
-                cands = [r for r in raters if role.primary_role is None or r != role.primary_role.rater] or list(raters)
+                cands = [r for r in raters if (role.primary_role is None or r != role.primary_role.rater)
+                         and (role.recording_id, r) not in existing.excluded] or list(raters)
             best = min(load[c] for c in cands)
             role.rater = rng.choice([c for c in cands if load[c] == best])
             load[role.rater] += len(role.segments)
             locks[(fam, role.rater)].add(role.timepoint)
-    _balance(fam_roles, raters, load, existing.family_timepoints, one_timepoint_per_family)
+    _balance(fam_roles, raters, load, existing.family_timepoints, one_timepoint_per_family, existing.excluded)
     _fine_balance(roles, {f.recording_id: f for f in films}, raters, load, rng)
 
     items = [
@@ -210,8 +212,10 @@ def _make_roles(films: Sequence[FilmUnit], chosen: dict[int, list[int]], one_tp:
     return roles
 
 
-def _eligible(rater: int, role: _Role, locks, one_tp: bool) -> bool:
+def _eligible(rater: int, role: _Role, locks, one_tp: bool, excluded: set[tuple[int, int]]) -> bool:
     if role.primary_role is not None and role.primary_role.rater == rater:
+        return False
+    if (role.recording_id, rater) in excluded:
         return False
     if one_tp:
         tps = locks.get((role.family, rater), set())
@@ -219,7 +223,8 @@ def _eligible(rater: int, role: _Role, locks, one_tp: bool) -> bool:
     return True
 
 
-def _balance(fam_roles: dict[str, list[_Role]], raters, load, existing_locks, one_tp, max_rounds: int = 20000) -> None:
+def _balance(fam_roles: dict[str, list[_Role]], raters, load, existing_locks, one_tp, excluded=frozenset(),  # noqa: ANN001
+             max_rounds: int = 20000) -> None:
     """Swap two raters' roles within a family until loads are within one segment (or no swap helps).
 
     A swap is a permutation of the family's raters, so "primary and second rater differ" and "one
@@ -237,7 +242,10 @@ def _balance(fam_roles: dict[str, list[_Role]], raters, load, existing_locks, on
                 len(r.segments) for r in roles if r.rater == lo
             )
             if 0 < delta < gap and (best is None or abs(gap - 2 * delta) < abs(gap - 2 * best[1])):
-                if not one_tp or _compatible_with_earlier(roles, hi, lo, existing_locks, fam):
+                swapped_ok = not any(
+                    (r.recording_id, lo if r.rater == hi else hi) in excluded for r in roles if r.rater in (hi, lo)
+                )
+                if swapped_ok and (not one_tp or _compatible_with_earlier(roles, hi, lo, existing_locks, fam)):
                     best = (fam, delta)
         if best is None:
             return

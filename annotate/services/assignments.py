@@ -234,7 +234,13 @@ def plan_study(
     ]
     if not films:
         raise ServiceError(f"Every ready assessment film of {study_key} is already assigned; ingest new films first.")
-    state = ExistingState()
+    calibration = session.execute(
+        select(Segment.recording_id, Assignment.rater_id)
+        .join(Segment, Assignment.segment_id == Segment.id)
+        .where(Assignment.study_id == study.id, Assignment.purpose == "calibration")
+    ).all()
+    # A trainee who saw a film in a calibration set would recognise it: never give it to them again.
+    state = ExistingState(excluded={(rid, rater) for rid, rater in calibration})
     ids = {u.id for u in users}
     for a, rid in existing:
         rec = rec_by_id.get(rid)

@@ -114,3 +114,13 @@ def test_balance_holds_across_seeds(seed):
     assert max(plan.load.values()) - min(plan.load.values()) <= 1
     assert all(abs(v - 0.15) <= 0.01 for v in plan.share_by_stratum.values())
     assert plan.relaxed_families == []
+
+
+def test_excluded_film_rater_pairs_are_respected():
+    films = trial(20)
+    excluded = {(f.recording_id, 101) for f in films[:15]}  # rater 101 saw these films in calibration
+    plan = plan_assignments(films, RATERS, share=0.2, seed=3, existing=ExistingState(excluded=excluded))
+    assert not [i for i in plan.items if (i.recording_id, i.rater) in excluded]
+    assert sum(i.purpose == "primary" for i in plan.items) == 600
+    # Balance gives way where it must: one role per family, and 101 may not work on 5 families.
+    assert plan.load[101] > 0
