@@ -79,9 +79,15 @@ def update_settings(session: Session, actor: Actor, study_key: str, **values) ->
 
 def arm_labels(study: Study) -> dict[str, str]:
     """Arm name -> what may be shown now: the real name after unblinding, else a stable mask."""
-    names = [a.name for a in study.arms]
     if study.status == "unblinded":
-        return {n: n for n in names}
+        return {a.name: a.name for a in study.arms}
+    return arm_mask(study)
+
+
+def arm_mask(study: Study) -> dict[str, str]:
+    """Arm name -> "Arm A", "Arm B", …: drawn at random once per study and kept, so masked views
+    (before or, on request, after unblinding) always use the same letters."""
+    names = [a.name for a in study.arms]
     mask = (study.settings or {}).get("arm_mask")
     if not mask or set(mask) != set(names):
         order = names[:]

@@ -35,9 +35,6 @@ The statistics are those of :func:`annotate.services.arms_table.arms_summary` (t
 
 from __future__ import annotations
 
-import random
-import secrets
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +52,7 @@ from annotate.services.arms_table import arms_summary
 from annotate.services.errors import NotEnoughData, ServiceError
 from annotate.services.reliability import study_scheme
 from annotate.services.studies import get_study
-from annotate.services.study_status import arm_labels, require_unblinded
+from annotate.services.study_status import arm_labels, arm_mask, require_unblinded
 from annotate.stats.effects import EffectsInputError, paired_change
 
 RULES = ("consensus_else_mean", "primary_only")
@@ -180,20 +177,6 @@ def _composite_text(model: SchemeModel, comp: Composite) -> str:
     )
 
 
-def _mask_labels(study: Study) -> dict[str, str]:
-    """Arm name -> "Arm A"...: the study's stored mask (drawn before unblinding), or a new random one."""
-    if study.status != "unblinded":
-        return arm_labels(study)
-    names = [a.name for a in study.arms]
-    mask = (study.settings or {}).get("arm_mask")
-    if not mask or set(mask) != set(names):
-        order = names[:]
-        random.Random(secrets.randbits(64)).shuffle(order)
-        mask = {n: f"Arm {string.ascii_uppercase[i]}" for i, n in enumerate(order)}
-        study.settings = {**(study.settings or {}), "arm_mask": mask}
-    return dict(mask)
-
-
 def _labels_for(study: Study, masked: bool | None) -> tuple[bool, dict[str, str], list[str]]:
     """(masked, arm name -> shown label, labels in display order)."""
     if masked is None:
@@ -202,7 +185,7 @@ def _labels_for(study: Study, masked: bool | None) -> tuple[bool, dict[str, str]
         require_unblinded(study, "A per-arm summary with real arm names")
         names = [a.name for a in study.arms]
         return False, {n: n for n in names}, names
-    labels = _mask_labels(study)
+    labels = arm_mask(study)
     return True, labels, sorted(labels.values())
 
 
