@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from annotate.media import MediaError
 from annotate.media.activity import ActivityCurve, activity_curve
 from annotate.media.clips import clip_frame_range
 from annotate.media.package import PackageClip, build_session_package
-from annotate.schemes import ClipVocabulary, SchemeError, load_clip_vocabularies
+from annotate.schemes import ClipVocabulary, SchemeError, parse_vocabulary
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import NotFound, PermissionDenied, ServiceError
@@ -57,10 +58,21 @@ class SessionPlan:
 
 
 def vocabulary(settings: Settings) -> ClipVocabulary:
-    vocabs = load_clip_vocabularies(settings.schemes_dir)
-    if VOCABULARY not in vocabs:
-        raise ServiceError(f"The clip vocabulary {VOCABULARY}.yaml is missing from {settings.schemes_dir}.")
-    return vocabs[VOCABULARY][0]
+    """The clip vocabulary, parsed once per change of its file (pages ask on every rerun)."""
+    path = Path(settings.schemes_dir) / f"{VOCABULARY}.yaml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise ServiceError(f"The clip vocabulary {VOCABULARY}.yaml is missing from {settings.schemes_dir}.") from None
+    return _parsed_vocabulary(str(path), stamp)
+
+
+@lru_cache(maxsize=4)
+def _parsed_vocabulary(path: str, _mtime_ns: int) -> ClipVocabulary:
+    try:
+        return parse_vocabulary(Path(path).read_text(encoding="utf-8"), origin=path)
+    except SchemeError as exc:
+        raise ServiceError(str(exc)) from None
 
 
 def _caseload_film(session: Session, actor: Actor, blind_code: str) -> Recording:
