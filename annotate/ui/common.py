@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 from annotate.config import Settings, get_settings
-from annotate.services import users
+from annotate.services import studies, users
 from annotate.services.actor import Actor
 from annotate.services.errors import NotEnoughData, ServiceError
 from annotate.services.session import unit_of_work
@@ -67,6 +67,19 @@ def deferred(fn: Callable[..., T], *args, **kwargs) -> Callable[[], T]:
             return fn(session, actor, *args, **kwargs)
 
     return make
+
+
+def pick_study(label: str = "Study") -> str | None:
+    """The study selector shared by the researcher pages (one choice, kept across pages)."""
+    infos = call(studies.list_studies, st.session_state["actor"]) or []
+    if not infos:
+        st.info("No study yet: create one on the Studies page.")
+        return None
+    keys = [i.key for i in infos]
+    if st.session_state.get("study_key") not in keys:
+        st.session_state["study_key"] = keys[0]
+    titles = {i.key: f"{i.key} — {i.title}" for i in infos}
+    return st.selectbox(label, keys, key="study_key", format_func=titles.get)
 
 
 def flash(message: str, kind: str = "success") -> None:

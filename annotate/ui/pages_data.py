@@ -11,7 +11,6 @@ import streamlit as st
 from annotate.services import elan, export_formats, export_package, imports, recordings, study_status
 from annotate.services.errors import ImportRejected, ServiceError
 from annotate.ui import common
-from annotate.ui.pages_researcher import _pick_study  # the same study choice across researcher pages
 
 FORMAT_LABELS = {
     "csv": ("Ratings, one row per rating (CSV)", "Tidy long table; consensus scores as extra rows."),
@@ -50,7 +49,7 @@ def _file_data(session, actor, key: str, fmt: str, mode: str, table: str | None,
 def data_page() -> None:
     st.title("Data in and out")
     common.show_flashes()
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     gate = common.call(study_status.gate, _actor(), key)

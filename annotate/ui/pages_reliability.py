@@ -16,7 +16,6 @@ from annotate.services import certification, reliability, users
 from annotate.services.actor import Actor
 from annotate.services.errors import ServiceError
 from annotate.services.reliability import ReliabilityReport
-from annotate.services.studies import list_studies
 from annotate.ui import common
 
 KOO_LI_NOTE = (
@@ -42,19 +41,6 @@ def _actor() -> Actor:
     return st.session_state["actor"]
 
 
-def _pick_study() -> str | None:
-    infos = common.call(list_studies, _actor()) or []
-    if not infos:
-        st.info("No study yet: create one on the Studies page.")
-        return None
-    keys = [i.key for i in infos]
-    current = st.session_state.get("study_key")
-    titles = {i.key: f"{i.key} — {i.title}" for i in infos}
-    return st.selectbox(
-        "Study", keys, index=keys.index(current) if current in keys else 0, key="study_key", format_func=titles.get
-    )
-
-
 def _keep_valid(key: str, options: list, default_index: int = 0) -> None:
     """A keyed selectbox keeps its old value when its options change (another study); reset it."""
     if st.session_state.get(key) not in options:
@@ -77,7 +63,7 @@ def _dig(summary: dict, path: tuple[str, ...]):
 
 def reliability_page() -> None:
     st.title("Inter-rater reliability")
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     opts = common.call(reliability.reliability_options, _actor(), key)
@@ -273,7 +259,7 @@ def _drift(report: ReliabilityReport) -> None:
 def certification_page() -> None:
     st.title("Rater certification")
     common.show_flashes()
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     tab_sets, tab_new = st.tabs(["Sets, trainees and results", "New calibration set"])

@@ -27,19 +27,6 @@ def _actor():
     return st.session_state["actor"]
 
 
-def _pick_study(label: str = "Study") -> str | None:
-    infos = common.call(studies.list_studies, _actor()) or []
-    if not infos:
-        st.info("No study yet: create one on the Studies page.")
-        return None
-    keys = [i.key for i in infos]
-    current = st.session_state.get("study_key")
-    return st.selectbox(
-        label, keys, index=keys.index(current) if current in keys else 0, key="study_key",
-        format_func=lambda k: next(f"{i.key} — {i.title}" for i in infos if i.key == k),
-    )
-
-
 def studies_page() -> None:
     st.title("Studies")
     common.show_flashes()
@@ -75,7 +62,7 @@ def studies_page() -> None:
         "(username, for the clinician's caseload) and any covariate columns. All rows are checked first: "
         "if one is wrong, nothing is imported."
     )
-    key = _pick_study()
+    key = common.pick_study()
     upload = st.file_uploader("Participants CSV", type=["csv", "txt"], key="participants_csv")
     if key and upload is not None and st.button("Import participants"):
         result = common.call(studies.import_participants, _actor(), key, upload.getvalue())
@@ -101,7 +88,7 @@ def _ingest(key: str, items: list[recordings.IngestItem]) -> None:
 
 def films_page() -> None:
     st.title("Films")
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     info = common.call(studies.study_info, _actor(), key)
@@ -161,7 +148,7 @@ def films_page() -> None:
 def assign_page() -> None:
     st.title("Assign segments to raters")
     common.show_flashes()
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     segs = common.call(assignments.assignable_segments, _actor(), key) or []

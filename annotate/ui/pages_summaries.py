@@ -18,7 +18,6 @@ from annotate.services import summaries, summaries_table
 from annotate.services.actor import Actor
 from annotate.services.summaries import OutcomeChoice, OutcomeTable, SummaryOptions
 from annotate.ui import common
-from annotate.ui.pages_researcher import _pick_study
 
 MASKED_BANNER = "Arms are masked (Arm A / Arm B) until the study is unblinded."
 SET_LABELS = {"itt": "All randomised with data (ITT as observed)", "per-protocol": "Per-protocol"}
@@ -108,7 +107,7 @@ def _choices(opts: SummaryOptions) -> dict:
 
 def summaries_page() -> None:
     st.title("Per-arm summaries")
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     opts = common.call(summaries.summary_options, _actor(), key)

@@ -9,7 +9,6 @@ import streamlit as st
 
 from annotate.services import blinding, progress, study_status, users
 from annotate.ui import common
-from annotate.ui.pages_researcher import _pick_study
 
 
 def _actor():
@@ -25,7 +24,7 @@ def _fmt_index(ix) -> str:  # noqa: ANN001
 
 def progress_page() -> None:
     st.title("Progress")
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     p = common.call(progress.study_progress, _actor(), key)
@@ -64,7 +63,7 @@ def progress_page() -> None:
 def gate_page() -> None:
     st.title("Study status")
     common.show_flashes()
-    key = _pick_study()
+    key = common.pick_study()
     if not key:
         return
     g = common.call(study_status.gate, _actor(), key)
