@@ -32,9 +32,9 @@ from annotate.db.models_calibration import (
     CalibrationSet,
     CalibrationTrainee,
 )
-from annotate.schemes import RatingValueError
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
+from annotate.services.calibration_masters import _master_entered, _master_from_rater
 from annotate.services.errors import NotFound, ServiceError
 from annotate.services.studies import get_study, scheme_model
 from annotate.services.users import get_user
@@ -172,64 +172,6 @@ def calibration_candidates(session: Session, actor: Actor, study_key: str) -> li
         CalibrationCandidate(seg.id, _label(rec, seg), seg.start_s, seg.end_s, tuple(sorted(done.get(seg.id, ()))))
         for seg, rec in rows
     ]
-
-
-def _master_from_rater(
-    session: Session, study: Study, scheme_id: int, rater: User, segments: dict[int, str], dims: list[str]
-) -> dict[int, dict[str, float]]:
-    rows = session.execute(
-        select(Assignment.segment_id, Assignment.done_at, Rating.dimension, Rating.value)
-        .join(Rating, Rating.assignment_id == Assignment.id)
-        .where(
-            Assignment.study_id == study.id, Assignment.rater_id == rater.id, Assignment.status == "done",
-            Assignment.purpose != "calibration", Assignment.scheme_id == scheme_id,
-            Assignment.segment_id.in_(list(segments)), Rating.value.is_not(None),
-        )
-        .order_by(Assignment.done_at)
-    ).all()
-    scores: dict[int, dict[str, float]] = {}
-    for seg_id, _done, dim, value in rows:  # later finished assignments overwrite earlier ones
-        if dim in dims:
-            scores.setdefault(seg_id, {})[dim] = float(value)
-    lacking = [label for sid, label in segments.items() if set(scores.get(sid, {})) != set(dims)]
-    if lacking:
-        raise ServiceError(
-            f"{rater.username} has not finished segment(s) {', '.join(lacking[:10])} of {study.key}, so they "
-            "cannot supply master scores for them; choose segments they finished or enter the master scores."
-        )
-    return scores
-
-
-def _master_entered(
-    scores: Mapping[int, Mapping[str, float | None]], segments: dict[int, str], model
-) -> dict[int, dict[str, float]]:
-    extra = [sid for sid in scores if sid not in segments]
-    if extra:
-        raise ServiceError(f"Master scores were given for segment(s) {extra[:10]} that are not in the set.")
-    dims = [d.name for d in model.dimensions]
-    used = [d for d in dims if any(scores.get(sid, {}).get(d) is not None for sid in segments)]
-    if not used:
-        raise ServiceError("Enter master scores for at least one dimension of every segment of the set.")
-    out: dict[int, dict[str, float]] = {}
-    problems = []
-    for sid, label in segments.items():
-        given = scores.get(sid, {})
-        unknown = [k for k in given if k not in dims]
-        if unknown:
-            raise ServiceError(f"{model.key} has no dimension {unknown[0]!r}; use {', '.join(dims)}.")
-        out[sid] = {}
-        for d in used:
-            value = given.get(d)
-            if value is None:
-                problems.append(f"{label}: no {d} score")
-                continue
-            try:
-                out[sid][d] = float(model.dimension(d).check_value(value))
-            except RatingValueError as exc:
-                problems.append(f"{label}: {exc}")
-    if problems:
-        raise ServiceError("Master scores are incomplete or off the scale; fix: " + "; ".join(problems[:20]) + ".")
-    return out
 
 
 def create_calibration_set(

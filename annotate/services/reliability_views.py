@@ -61,7 +61,6 @@ class PairConfusion:
     within_1: float
 
 
-
 def _pair_frame(frame: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     wide = frame[frame["rater"].isin((a, b))].pivot(index="unit", columns="rater", values="score")
     if a not in wide.columns or b not in wide.columns:
