@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from annotate.db.models import Assignment, BlindingReport, Recording, Study, User
 from annotate.services import audit
 from annotate.services.actor import Actor, require_role
-from annotate.services.errors import NotFound, ServiceError
+from annotate.services.rating import own_assignment
+from annotate.services.errors import ServiceError
 from annotate.services.studies import get_study
 from annotate.services.study_status import arm_labels, study_setting
 from annotate.stats.blinding import BangIndex, GuessCounts, JamesIndex, bang_index, james_index
@@ -43,17 +44,9 @@ class BlindingSummary:
     james: JamesIndex | None
 
 
-def _own(session: Session, actor: Actor, assignment_id: int) -> Assignment:
-    require_role(actor, "rater")
-    a = session.get(Assignment, assignment_id)
-    if a is None or a.rater_id != actor.user_id:
-        raise NotFound(f"Item {assignment_id} is not in your queue.")
-    return a
-
-
 def report_unblinding(session: Session, actor: Actor, assignment_id: int, reason: str) -> None:
     """A rater's "I may have been unblinded" for the film of one of their items."""
-    a = _own(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     if not reason.strip():
         raise ServiceError("Say what may have unblinded you (e.g. 'the mother mentions the video sessions').")
     session.add(
@@ -65,7 +58,7 @@ def report_unblinding(session: Session, actor: Actor, assignment_id: int, reason
 def guess_wanted(session: Session, actor: Actor, assignment_id: int) -> bool:
     """True when the study asks for arm guesses, the rater has finished every item of this film,
     and has not guessed for it yet."""
-    a = _own(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     study = session.get(Study, a.study_id)
     if not study_setting(study, "ask_arm_guess"):
         return False
@@ -82,7 +75,7 @@ def guess_wanted(session: Session, actor: Actor, assignment_id: int) -> bool:
 
 
 def record_guess(session: Session, actor: Actor, assignment_id: int, guess: str) -> None:
-    a = _own(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     if guess not in GUESSES:
         raise ServiceError(f"A guess is one of: intervention (treatment), control, don't know; got {guess!r}.")
     if not guess_wanted(session, actor, assignment_id):

@@ -76,7 +76,8 @@ class RatingItem:
     media_url: str
 
 
-def _own_assignment(session: Session, actor: Actor, assignment_id: int) -> Assignment:
+def own_assignment(session: Session, actor: Actor, assignment_id: int) -> Assignment:
+    """The acting rater's assignment; anyone else's (or a missing one) is NotFound alike."""
     require_role(actor, "rater")
     a = session.get(Assignment, assignment_id)
     # The same message for "missing" and "someone else's": do not confirm what exists.
@@ -114,7 +115,7 @@ def rater_queue(session: Session, actor: Actor) -> RaterQueue:
 
 
 def open_item(session: Session, actor: Actor, settings: Settings, assignment_id: int) -> RatingItem:
-    a = _own_assignment(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     seg = a.segment
     rec = seg.recording
     if rec.purpose != "assessment" or rec.status != "ready":
@@ -172,7 +173,7 @@ def save_rating(
     ``expected_version`` is the version the rater's page showed (0 = no score yet). When another
     window saved in between, ConflictError is raised and nothing is overwritten.
     """
-    a = _own_assignment(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     _check_editable(session, a, reason)
     scheme = scheme_model(session.get(SchemeRow, a.scheme_id))
     try:
@@ -228,7 +229,7 @@ def save_rating(
 def save_note(
     session: Session, actor: Actor, assignment_id: int, note: str, *, expected_version: int, reason: str = ""
 ) -> int:
-    a = _own_assignment(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     _check_editable(session, a, reason)
     if a.note_version != expected_version:
         raise ConflictError("The note was changed in another window. Reload the page to see it.")
@@ -248,7 +249,7 @@ def save_note(
 
 def mark_done(session: Session, actor: Actor, assignment_id: int) -> None:
     """Finish a segment; every dimension must have a score."""
-    a = _own_assignment(session, actor, assignment_id)
+    a = own_assignment(session, actor, assignment_id)
     _check_editable(session, a, reason="(marking done)")
     scheme = scheme_model(session.get(SchemeRow, a.scheme_id))
     scored = {
