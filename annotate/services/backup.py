@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import shutil
@@ -32,6 +31,7 @@ from annotate.services import audit
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
+from annotate.services.recordings import sha256_file
 
 MEDIA_SUBDIRS = ("originals", "proxies")
 DB_NAME = "annotate.db"
@@ -81,14 +81,6 @@ def sqlite_path(url: str) -> Path:
     if not parsed.database or parsed.database == ":memory:":
         raise ServiceError("An in-memory database cannot be backed up; set ANNOTATE_DATABASE_URL to a file.")
     return Path(parsed.database)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def media_manifest(media_dir: Path) -> list[tuple[str, int, str]]:

@@ -195,7 +195,8 @@ def _copy_hashed(src: Path, dst: Path) -> str:
     return digest.hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (films are large); used by ingest and backups."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -236,7 +237,7 @@ def ingest(
                 progress((i + frac) / n, f"{item.path.name}: {msg}")
 
         step(0.0, "checking")
-        sha = _sha256(item.path) if item.path.is_file() else None
+        sha = sha256_file(item.path) if item.path.is_file() else None
         if sha and sha in known:
             outcomes.append(IngestOutcome(item.path.name, "duplicate", known[sha], f"already ingested as film {known[sha]}"))
             continue
