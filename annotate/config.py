@@ -8,9 +8,22 @@ ANNOTATE_DATABASE_URL   SQLAlchemy URL (default: SQLite file ``<data dir>/annota
 ANNOTATE_MEDIA_DIR      media store (default: ``<data dir>/media``)
 ANNOTATE_SECRET_KEY     key that signs session cookies and media tokens
                         (default: a random key kept in ``<data dir>/secret.key``)
-ANNOTATE_SESSION_HOURS  how long a login lasts (default 12)
+ANNOTATE_SESSION_HOURS  how long a login lasts at most (absolute lifetime, default 12)
+ANNOTATE_SESSION_IDLE_MINUTES  a login ends after this long without a request (default 30)
+ANNOTATE_LOCKOUT_ATTEMPTS  failed logins in a row that lock an account (default 5)
+ANNOTATE_LOCKOUT_MINUTES   how long a lock lasts unless an admin unlocks it (default 15)
 ANNOTATE_MEDIA_TOKEN_MINUTES  how long a media URL stays valid (default 240)
 ANNOTATE_SCHEMES_DIR    folder of rating-scheme YAML files (default: the shipped ``rating_schemes/``)
+ANNOTATE_MEDIA_URL      media store: ``s3://bucket/prefix`` for S3-compatible object storage (credentials
+                        from the standard AWS variables); unset = the local folder ANNOTATE_MEDIA_DIR
+ANNOTATE_S3_ENDPOINT    endpoint of the S3-compatible service (e.g. ``http://127.0.0.1:9000``)
+ANNOTATE_JOBS_URL       job broker: ``redis://host:port/db`` shared by several machines; unset = the
+                        embedded queue (a SQLite file ``<data dir>/jobs.huey``)
+ANNOTATE_JOBS_QUEUE     name of the queue on that broker (default ``annotate``): deployments sharing one
+                        Redis each need their own
+ANNOTATE_JOB_LEASE_SECONDS  how long a running job may go without a heartbeat before it is taken as
+                        dead and retried (default 60)
+ANNOTATE_ENCODER_THREADS    encoder threads per job (default: cores / worker concurrency)
 """
 
 from __future__ import annotations
@@ -44,9 +57,18 @@ class Settings:
     media_token_minutes: float
     schemes_dir: Path
     sample_media_dir: Path
+    session_idle_minutes: float = 30.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+    media_url: str | None = None
+    s3_endpoint: str | None = None
+    jobs_url: str | None = None
+    jobs_queue: str = "annotate"
+    job_lease_seconds: float = 60.0
+    encoder_threads: int | None = None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("ANNOTATE_DATA_DIR") or Path.cwd() / "annotate-data").resolve()
         db_url = env.get("ANNOTATE_DATABASE_URL") or f"sqlite:///{data_dir / 'annotate.db'}"
@@ -60,6 +82,15 @@ class Settings:
             media_token_minutes=_positive_float(env, "ANNOTATE_MEDIA_TOKEN_MINUTES", 240.0),
             schemes_dir=Path(env.get("ANNOTATE_SCHEMES_DIR") or REPO_ROOT / "rating_schemes"),
             sample_media_dir=REPO_ROOT / "sample_media",
+            session_idle_minutes=_positive_float(env, "ANNOTATE_SESSION_IDLE_MINUTES", 30.0),
+            lockout_attempts=max(1, int(_positive_float(env, "ANNOTATE_LOCKOUT_ATTEMPTS", 5))),
+            lockout_minutes=_positive_float(env, "ANNOTATE_LOCKOUT_MINUTES", 15.0),
+            media_url=env.get("ANNOTATE_MEDIA_URL") or None,
+            s3_endpoint=env.get("ANNOTATE_S3_ENDPOINT") or None,
+            jobs_url=env.get("ANNOTATE_JOBS_URL") or None,
+            jobs_queue=env.get("ANNOTATE_JOBS_QUEUE") or "annotate",
+            job_lease_seconds=_positive_float(env, "ANNOTATE_JOB_LEASE_SECONDS", 60.0),
+            encoder_threads=int(env["ANNOTATE_ENCODER_THREADS"]) if env.get("ANNOTATE_ENCODER_THREADS") else None,
         )
 
     def secret_key(self) -> bytes:

@@ -51,11 +51,36 @@ def make_film(ffmpeg: str, seconds: float) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = film.with_suffix(".partial.mp4")
     started = time.perf_counter()
-    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4",
-                    "-t", str(seconds), *X264, "-g", "30", *AAC,
-                    "-movflags", "+faststart", "-map_metadata", "-1", str(partial)], check=True)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:beep_factor=4",
+            "-t",
+            str(seconds),
+            *X264,
+            "-g",
+            "30",
+            *AAC,
+            "-movflags",
+            "+faststart",
+            "-map_metadata",
+            "-1",
+            str(partial),
+        ],
+        check=True,
+    )
     partial.rename(film)
     print(f"made {film} in {time.perf_counter() - started:.0f} s")
     return film
@@ -68,8 +93,7 @@ def first_frame(path: Path) -> np.ndarray:
 
 def run_ffmpeg(ffmpeg: str, args: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                   check=True)
+    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
     return time.perf_counter() - started
 
 
@@ -85,9 +109,11 @@ def main() -> int:
     film = make_film(ffmpeg, args.seconds)
     info = probe(film)
     in_s, out_s = args.in_point, args.in_point + args.clip
-    print(f"source: {info.width}x{info.height} {info.fps:g} fps {info.video_codec}+"
-          f"{info.audio_codec}, {info.duration_s:.1f} s, {info.size_bytes / 1e6:.0f} MB; "
-          f"clip {in_s:g}-{out_s:g} s (frame {round(in_s * info.fps)}, keyframes every 30)")
+    print(
+        f"source: {info.width}x{info.height} {info.fps:g} fps {info.video_codec}+"
+        f"{info.audio_codec}, {info.duration_s:.1f} s, {info.size_bytes / 1e6:.0f} MB; "
+        f"clip {in_s:g}-{out_s:g} s (frame {round(in_s * info.fps)}, keyframes every 30)"
+    )
     reference = frame_at(film, round(in_s * info.fps) / info.fps)
 
     rows = []
@@ -103,20 +129,35 @@ def main() -> int:
         rows.append(("cut_clip (forced re-encode)", time.perf_counter() - started, forced))
 
         span = folder / "ffmpeg_span.mp4"
-        seconds = run_ffmpeg(ffmpeg, ["-ss", str(in_s), "-i", str(film), "-t", str(args.clip),
-                                      *X264, "-g", "30", *AAC, "-movflags", "+faststart",
-                                      str(span)])
+        seconds = run_ffmpeg(
+            ffmpeg,
+            [
+                "-ss",
+                str(in_s),
+                "-i",
+                str(film),
+                "-t",
+                str(args.clip),
+                *X264,
+                "-g",
+                "30",
+                *AAC,
+                "-movflags",
+                "+faststart",
+                str(span),
+            ],
+        )
         rows.append(("ffmpeg -ss IN -i film -t 15", seconds, span))
 
         if not args.skip_full:
             full = folder / "ffmpeg_full.mp4"
-            seconds = run_ffmpeg(ffmpeg, ["-i", str(film), *X264, "-g", "30", *AAC,
-                                          "-movflags", "+faststart", str(full)])
+            seconds = run_ffmpeg(
+                ffmpeg, ["-i", str(film), *X264, "-g", "30", *AAC, "-movflags", "+faststart", str(full)]
+            )
             rows.append(("ffmpeg full re-encode", seconds, full))
 
         base = rows[0][1]
-        print(f"\n{'method':<30} {'seconds':>8} {'x cut_clip':>11} {'frames':>7} "
-              f"{'first-frame diff':>17}")
+        print(f"\n{'method':<30} {'seconds':>8} {'x cut_clip':>11} {'frames':>7} {'first-frame diff':>17}")
         for name, seconds, path in rows:
             frames = "-"
             diff = "-"
@@ -133,16 +174,33 @@ def main() -> int:
 def time_activity(ffmpeg: str, film: Path, duration_s: float) -> None:
     small = film.with_name(film.stem + "_720p.mp4")
     if not small.exists():
-        run_ffmpeg(ffmpeg, ["-i", str(film), "-vf", "scale=-2:720", *X264, "-g", "30", "-c:a",
-                            "copy", "-movflags", "+faststart", str(small.with_suffix(".tmp.mp4"))])
+        run_ffmpeg(
+            ffmpeg,
+            [
+                "-i",
+                str(film),
+                "-vf",
+                "scale=-2:720",
+                *X264,
+                "-g",
+                "30",
+                "-c:a",
+                "copy",
+                "-movflags",
+                "+faststart",
+                str(small.with_suffix(".tmp.mp4")),
+            ],
+        )
         small.with_suffix(".tmp.mp4").rename(small)
     for path in (small, film):
         info = probe(path)
         started = time.perf_counter()
         curve = activity_curve(path, step_s=0.5)
         seconds = time.perf_counter() - started
-        print(f"activity_curve {info.height}p: {seconds:.1f} s for {duration_s:.0f} s of film = "
-              f"{duration_s / seconds:.1f}x real time ({len(curve.times)} steps)")
+        print(
+            f"activity_curve {info.height}p: {seconds:.1f} s for {duration_s:.0f} s of film = "
+            f"{duration_s / seconds:.1f}x real time ({len(curve.times)} steps)"
+        )
 
 
 if __name__ == "__main__":

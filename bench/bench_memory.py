@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,13 +59,25 @@ FILM_CACHE = Path("/tmp/annotate-bench-films")
 FILM_SECONDS, FILM_SIZE, FILM_FPS, N_FILMS = 60, "1280x720", 30, 3
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
 STREAMLIT_FLAGS = [
-    "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+    "--server.headless",
+    "true",
+    "--browser.gatherUsageStats",
+    "false",
+    "--server.fileWatcherType",
+    "none",
+    "--client.toolbarMode",
+    "minimal",
 ]
 RATER_PASSWORD = "bench-password-1"
 
@@ -86,8 +99,10 @@ def make_films(target_mb: float) -> list[Path]:
             size_mb = path.stat().st_size / 1e6
             if abs(size_mb - target_mb) > 0.1 * target_mb:  # x264's rate control missed: scale once
                 _encode_film(ffmpeg, path, i, int(video_kbps * target_mb / size_mb))
-            print(f"  made {path.name}: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s",
-                  flush=True)
+            print(
+                f"  made {path.name}: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
         films.append(path)
     return films
 
@@ -96,13 +111,46 @@ def _encode_film(ffmpeg: str, path: Path, index: int, video_kbps: int) -> None:
     # Hue and tone differ per film so the three files (and st.video's content hashes) differ.
     part = path.with_suffix(".part.mp4")
     subprocess.run(
-        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size={FILM_SIZE}:rate={FILM_FPS}:duration={FILM_SECONDS}",
-         "-f", "lavfi", "-i", f"sine=frequency={440 + 220 * index}:sample_rate=48000:duration={FILM_SECONDS}",
-         "-vf", f"hue=h={120 * index},noise=alls=12:allf=t",
-         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", f"{video_kbps}k", "-maxrate", f"{video_kbps}k",
-         "-bufsize", f"{2 * video_kbps}k", "-g", "60", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-shortest", str(part)],
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={FILM_SIZE}:rate={FILM_FPS}:duration={FILM_SECONDS}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={440 + 220 * index}:sample_rate=48000:duration={FILM_SECONDS}",
+            "-vf",
+            f"hue=h={120 * index},noise=alls=12:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            f"{video_kbps}k",
+            "-maxrate",
+            f"{video_kbps}k",
+            "-bufsize",
+            f"{2 * video_kbps}k",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-shortest",
+            str(part),
+        ],
         check=True,
     )
     part.replace(path)
@@ -130,12 +178,23 @@ class Server:
 
 def start_streamlit(script: Path, env: dict[str, str], log: Path) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-               "--server.address", "127.0.0.1", *STREAMLIT_FLAGS]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        *STREAMLIT_FLAGS,
+    ]
     with log.open("wb") as out:
         # Own process group, so stop_server can end the server and anything it started.
-        process = subprocess.Popen(command, cwd=script.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=script.parent, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(process, port, log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -189,7 +248,7 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -267,8 +326,8 @@ def play_and_seek(viewers: list[Viewer], seconds: float) -> None:
         _sleep_pumping(viewers, started + seconds * quarter / 4 - time.monotonic())
         for v in viewers:
             v.video.evaluate(
-                "(v, f) => { const d = isFinite(v.duration) ? v.duration : %d; v.currentTime = d * f; "
-                "v.play().catch(() => {}); }" % FILM_SECONDS,
+                f"(v, f) => {{ const d = isFinite(v.duration) ? v.duration : {FILM_SECONDS:d}; v.currentTime = d * f; "
+                "v.play().catch(() => {}); }",
                 quarter / 4,
             )
     _sleep_pumping(viewers, started + seconds - time.monotonic())
@@ -338,38 +397,60 @@ def measure(
 
 def prepare_study(env: dict[str, str], films: list[Path]) -> list[tuple[str, int, str]]:
     """Study, participants, three ready recordings and three raters; returns (rater, user id, code)."""
-    from annotate.config import Settings
     from sqlalchemy import select
 
+    from annotate.config import Settings
     from annotate.db.models import Participant, Recording, Segment
-    from annotate.services import assignments, recordings, studies, users
+    from annotate.services import accounts, assignments, films, studies
     from annotate.services.session import unit_of_work
-    from annotate.services.studies import get_study
+    from annotate.services.studies.setup import get_study
 
     settings = Settings.from_env(env)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     out = []
     with unit_of_work(settings) as session:
-        res = users.create_user(session, None, "bench-res", RATER_PASSWORD, "researcher")
-        studies.create_study(session, res, settings, "BENCH", arms="VIPP,Control", timepoints="baseline",
-                             scheme_key="nichd_sensitivity_intrusiveness", segment_seconds=None)
-        studies.import_participants(session, res, "BENCH",
-                                    "participant,arm\n" + "".join(f"P{i},VIPP\n" for i in range(N_FILMS)))
+        res = accounts.create_user(session, None, "bench-res", RATER_PASSWORD, "researcher")
+        studies.create_study(
+            session,
+            res,
+            settings,
+            "BENCH",
+            arms="VIPP,Control",
+            timepoints="baseline",
+            scheme_key="nichd_sensitivity_intrusiveness",
+            segment_seconds=None,
+        )
+        studies.import_participants(
+            session, res, "BENCH", "participant,arm\n" + "".join(f"P{i},VIPP\n" for i in range(N_FILMS))
+        )
         study = get_study(session, "BENCH")
         in_study = select(Participant).where(Participant.study_id == study.id)
         by_name = {p.external_id: p.id for p in session.scalars(in_study)}
         for i, film in enumerate(films):
+            key = f"proxies/bench{i}.mp4"  # the database names media by store key
+            (settings.media_dir / "proxies").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(film, settings.media_dir / key)
             rec = Recording(
-                study_id=study.id, participant_id=by_name[f"P{i}"], timepoint_id=study.timepoints[0].id,
-                purpose="assessment", blind_code=recordings.new_blind_code(session),
-                original_name=film.name, proxy_path=str(film), status="ready", size_bytes=film.stat().st_size,
-                duration_s=float(FILM_SECONDS), fps=float(FILM_FPS), width=1280, height=720, has_audio=True,
+                study_id=study.id,
+                participant_id=by_name[f"P{i}"],
+                timepoint_id=study.timepoints[0].id,
+                purpose="assessment",
+                blind_code=films.new_blind_code(session),
+                original_name=film.name,
+                proxy_path=key,
+                status="ready",
+                size_bytes=film.stat().st_size,
+                duration_s=float(FILM_SECONDS),
+                fps=float(FILM_FPS),
+                width=1280,
+                height=720,
+                has_audio=True,
             )
             session.add(rec)
             session.flush()
             segment = Segment(recording_id=rec.id, index=0, start_s=0.0, end_s=float(FILM_SECONDS))
             session.add(segment)
-            rater = users.create_user(session, None, f"rater{i}", RATER_PASSWORD, "rater")
+            rater = accounts.create_user(session, None, f"rater{i}", RATER_PASSWORD, "rater")
             session.flush()
             assignments.assign_segments(session, res, "BENCH", [rater.username], segment_ids=[segment.id], seed=i)
             out.append((rater.username, rater.user_id, rec.blind_code))
@@ -377,27 +458,34 @@ def prepare_study(env: dict[str, str], films: list[Path]) -> list[tuple[str, int
 
 
 def run_route(films: list[Path], browser: Browser, seconds: float, tmp: Path) -> Result:
-    from annotate.services.tokens import sign_media_url
+    from annotate.services.films.tokens import sign_media_url
 
     data = tmp / "route-data"
     secret = secrets.token_urlsafe(32)
-    env = {**os.environ, "ANNOTATE_DATA_DIR": str(data),
-           "ANNOTATE_DATABASE_URL": f"sqlite:///{data / 'annotate.db'}", "ANNOTATE_SECRET_KEY": secret}
+    env = {
+        **os.environ,
+        "ANNOTATE_DATA_DIR": str(data),
+        "ANNOTATE_DATABASE_URL": f"sqlite:///{data / 'annotate.db'}",
+        "ANNOTATE_SECRET_KEY": secret,
+    }
     raters = prepare_study(env, films)
     server = start_streamlit(REPO / "app.py", env, tmp / "route-server.log")
 
     def open_pages(viewers: list[Viewer]) -> None:
-        for v, (username, _uid, _code) in zip(viewers, raters):
+        for v, (username, _uid, _code) in zip(viewers, raters, strict=False):
             v.page.goto(f"{server.base}/api/login")
             v.page.fill("#username", username)
             v.page.fill("#password", RATER_PASSWORD)
             v.page.click("button[type=submit]")
-        for v, (_username, user_id, code) in zip(viewers, raters):
+        for v, (_username, user_id, code) in zip(viewers, raters, strict=False):
             v.video, v.mode = find_video(v.page, 45), "rater page"
             if v.video is None:  # the UI did not show the player: stream the same route without it
                 url = server.base + sign_media_url(secret.encode(), code, user_id, 60)
-                v.page.evaluate("u => { const el = document.createElement('video'); el.src = u; "
-                                "el.preload = 'auto'; document.body.prepend(el); }", url)
+                v.page.evaluate(
+                    "u => { const el = document.createElement('video'); el.src = u; "
+                    "el.preload = 'auto'; document.body.prepend(el); }",
+                    url,
+                )
                 v.video, v.mode = find_video(v.page, 10), "injected <video>"
             if v.video is None:
                 raise RuntimeError(f"No video on the page for {username}; server log: {server.log}")
@@ -468,17 +556,23 @@ def main() -> int:
             browser.close()
 
     print(f"\nServer RSS (process tree) while 3 browsers play 3 different films of {sizes} MB")
-    header = (f"{'method':<18} {'mode':<17} {'idle MB':>8} {'loaded MB':>10} {'peak MB':>8} {'after MB':>9} "
-              f"{'media MB':>9}  played s (per browser)")
+    header = (
+        f"{'method':<18} {'mode':<17} {'idle MB':>8} {'loaded MB':>10} {'peak MB':>8} {'after MB':>9} "
+        f"{'media MB':>9}  played s (per browser)"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.loaded_mb:>10.0f} {r.peak_mb:>8.0f} "
-              f"{r.after_mb:>9.0f} {r.media_mb:>9.0f}  {r.played_s}" + (f"  errors {r.errors}" if any(r.errors) else ""))
+        print(
+            f"{r.method:<18} {r.mode:<17} {r.idle_mb:>8.0f} {r.loaded_mb:>10.0f} {r.peak_mb:>8.0f} "
+            f"{r.after_mb:>9.0f} {r.media_mb:>9.0f}  {r.played_s}" + (f"  errors {r.errors}" if any(r.errors) else "")
+        )
     route, stv = results
-    print(f"\nst.video / route: peak {stv.peak_mb / route.peak_mb:.1f}x, after playback "
-          f"{stv.after_mb / route.after_mb:.1f}x; growth over idle {stv.peak_mb - stv.idle_mb:.0f} MB "
-          f"vs {route.peak_mb - route.idle_mb:.0f} MB")
+    print(
+        f"\nst.video / route: peak {stv.peak_mb / route.peak_mb:.1f}x, after playback "
+        f"{stv.after_mb / route.after_mb:.1f}x; growth over idle {stv.peak_mb - stv.idle_mb:.0f} MB "
+        f"vs {route.peak_mb - route.idle_mb:.0f} MB"
+    )
     print(f"(total {time.perf_counter() - started:.0f} s)")
     return 0
 

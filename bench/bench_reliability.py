@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pingouin
 
-from annotate.services.reliability_table import reliability_summary
+from annotate.reports.reliability import reliability_from_frame, reliability_json
 from annotate.stats.reliability import (
     LEVELS,
     bootstrap_intervals,
@@ -25,6 +25,12 @@ from annotate.stats.reliability import (
     krippendorff_alpha,
     ratings_from_long,
 )
+
+
+def summary_of(frame, **options):
+    """The JSON of the reliability table of a long frame (what `annotate stats reliability --json` prints)."""
+    return reliability_json(reliability_from_frame(frame, **options))
+
 
 N_UNITS, N_RATERS, MISSING, SEED, N_RESAMPLES = 2000, 4, 0.10, 2024, 1000
 SCALE = list(range(1, 10))
@@ -61,12 +67,11 @@ def main() -> None:
     complete = frame[frame.groupby("unit")["score"].transform("size") == N_RATERS]
     rows = []
 
-    ours = best_of(lambda: reliability_summary(frame, categories=SCALE))
+    ours = best_of(lambda: summary_of(frame, categories=SCALE))
     peer = best_of(
         lambda: (
             pingouin.intraclass_corr(complete, targets="unit", raters="rater", ratings="score"),
-            [krippendorff.alpha(reliability_data=wide.T, level_of_measurement=lv, value_domain=SCALE)
-             for lv in LEVELS],
+            [krippendorff.alpha(reliability_data=wide.T, level_of_measurement=lv, value_domain=SCALE) for lv in LEVELS],
         ),
         repeats=1,
     )
@@ -81,16 +86,12 @@ def main() -> None:
 
     ours = best_of(lambda: krippendorff_alpha(ratings, "interval"))
     peer = best_of(
-        lambda: krippendorff.alpha(
-            reliability_data=wide.T, level_of_measurement="interval", value_domain=SCALE
-        )
+        lambda: krippendorff.alpha(reliability_data=wide.T, level_of_measurement="interval", value_domain=SCALE)
     )
     rows.append(("Krippendorff alpha interval, one call", ours, peer))
 
     forms = ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
-    ours = best_of(
-        lambda: bootstrap_intervals(ratings, n_resamples=N_RESAMPLES, seed=1, icc_forms=forms)
-    )
+    ours = best_of(lambda: bootstrap_intervals(ratings, n_resamples=N_RESAMPLES, seed=1, icc_forms=forms))
     rng = np.random.default_rng(1)
     units = complete["unit"].unique()
     indexed = complete.set_index("unit")
@@ -107,34 +108,29 @@ def main() -> None:
     peer = (time.perf_counter() - start) / 5 * N_RESAMPLES
     rows.append((f"ICC bootstrap {N_RESAMPLES} (pingouin extrapolated from 5)", ours, peer))
 
-    ours = best_of(
-        lambda: bootstrap_intervals(
-            ratings, n_resamples=N_RESAMPLES, seed=1, alpha_levels=["interval"]
-        )
-    )
+    ours = best_of(lambda: bootstrap_intervals(ratings, n_resamples=N_RESAMPLES, seed=1, alpha_levels=["interval"]))
     pairable = wide[(~np.isnan(wide)).sum(axis=1) >= 2]
 
     def kripp_bootstrap():
         draw = np.random.default_rng(1)
         for _ in range(N_RESAMPLES):
             sample = pairable[draw.integers(0, pairable.shape[0], pairable.shape[0])]
-            krippendorff.alpha(
-                reliability_data=sample.T, level_of_measurement="interval", value_domain=SCALE
-            )
+            krippendorff.alpha(reliability_data=sample.T, level_of_measurement="interval", value_domain=SCALE)
 
     peer = best_of(kripp_bootstrap, repeats=1)
     rows.append((f"alpha interval bootstrap {N_RESAMPLES} (krippendorff run for real)", ours, peer))
 
     ours = best_of(
-        lambda: bootstrap_intervals(
-            ratings, n_resamples=N_RESAMPLES, seed=1, icc_forms=forms, alpha_levels=LEVELS
-        )
+        lambda: bootstrap_intervals(ratings, n_resamples=N_RESAMPLES, seed=1, icc_forms=forms, alpha_levels=LEVELS)
     )
-    rows.append((f"bootstrap {N_RESAMPLES}: 6 ICCs + 4 alphas (ours) vs the two above", ours,
-                 rows[-1][2] + rows[-2][2]))
+    rows.append(
+        (f"bootstrap {N_RESAMPLES}: 6 ICCs + 4 alphas (ours) vs the two above", ours, rows[-1][2] + rows[-2][2])
+    )
 
-    print(f"{N_UNITS} units x {N_RATERS} raters, 9-point scale, {MISSING:.0%} missing "
-          f"({len(frame)} ratings, {len(complete) // N_RATERS} complete units)")
+    print(
+        f"{N_UNITS} units x {N_RATERS} raters, 9-point scale, {MISSING:.0%} missing "
+        f"({len(frame)} ratings, {len(complete) // N_RATERS} complete units)"
+    )
     print(f"{'task':<66}{'ours s':>10}{'peer s':>10}{'peer/ours':>11}")
     for name, ours_s, peer_s in rows:
         print(f"{name:<66}{ours_s:>10.4f}{peer_s:>10.3f}{peer_s / ours_s:>10.1f}x")

@@ -11,5 +11,5 @@ def leaked_words(blob: str, words: list[str]) -> list[str]:
     for word in words:
         m = re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", blob, re.I)
         if m:
-            found.append(f"{word!r} in …{blob[max(m.start() - 80, 0): m.end() + 80]!r}…")
+            found.append(f"{word!r} in …{blob[max(m.start() - 80, 0) : m.end() + 80]!r}…")
     return found

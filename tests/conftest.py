@@ -13,13 +13,18 @@ from annotate.config import Settings
 from annotate.db import make_engine, upgrade_database
 from annotate.db.engine import session_factory
 from annotate.db.models import Participant, Recording, Segment, Study
-from annotate.services import studies
-from annotate.services import users
+from annotate.services import accounts, studies
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ANNOTATE_TEST_POSTGRES_URL")
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="ANNOTATE_TEST_POSTGRES_URL not set")])]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="ANNOTATE_TEST_POSTGRES_URL not set")],
+    ),
+]
 
 
 def _worker_postgres_url(url: str) -> str:
@@ -84,8 +89,14 @@ def session(settings: Settings):
 def people(session):
     """One user of each role; returns username -> Actor."""
     made = {}
-    for name, role in [("res", "researcher"), ("adm", "admin"), ("r1", "rater"), ("r2", "rater"), ("clin", "clinician")]:
-        made[name] = users.create_user(session, None, name, f"{name}-password", role)
+    for name, role in [
+        ("res", "researcher"),
+        ("adm", "admin"),
+        ("r1", "rater"),
+        ("r2", "rater"),
+        ("clin", "clinician"),
+    ]:
+        made[name] = accounts.create_user(session, None, name, f"{name}-password", role)
     session.commit()
     return made
 
@@ -106,25 +117,47 @@ def study(session, settings, people, tmp_path):
     (fake proxy bytes, no media work), 2 segments each."""
     res = people["res"]
     studies.create_study(
-        session, res, settings, "T1", arms="VIPP,Control", timepoints="baseline,month5",
-        scheme_key="nichd_sensitivity_intrusiveness", segment_seconds=60,
+        session,
+        res,
+        settings,
+        "T1",
+        arms="VIPP,Control",
+        timepoints="baseline,month5",
+        scheme_key="nichd_sensitivity_intrusiveness",
+        segment_seconds=60,
     )
     studies.import_participants(
         session, res, "T1", "participant,arm,clinician\nP01,VIPP,clin\nP02,Control,\nP03,VIPP,\n"
     )
     st = session.scalar(select(Study).where(Study.key == "T1"))
     pmap = {p.external_id: p for p in session.scalars(select(Participant))}
-    proxy = tmp_path / "proxy.mp4"
+    proxy = settings.media_dir / "proxies" / "fixture.mp4"  # in the media store, named by its key
+    proxy.parent.mkdir(parents=True, exist_ok=True)
     proxy.write_bytes(b"\x00" * 4096)
     codes = []
     for i, (pid, tp, purpose) in enumerate(
-        [("P01", 0, "assessment"), ("P01", 1, "assessment"), ("P02", 0, "assessment"), ("P03", 1, "assessment"), ("P01", None, "intervention")]
+        [
+            ("P01", 0, "assessment"),
+            ("P01", 1, "assessment"),
+            ("P02", 0, "assessment"),
+            ("P03", 1, "assessment"),
+            ("P01", None, "intervention"),
+        ]
     ):
         rec = Recording(
-            study_id=st.id, participant_id=pmap[pid].id,
+            study_id=st.id,
+            participant_id=pmap[pid].id,
             timepoint_id=st.timepoints[tp].id if tp is not None else None,
-            purpose=purpose, blind_code=f"CODE{i}", original_name=f"IMG_2024_{pid}.mov",
-            proxy_path=str(proxy), status="ready", duration_s=120.0, fps=25.0, width=640, height=480, has_audio=True,
+            purpose=purpose,
+            blind_code=f"CODE{i}",
+            original_name=f"IMG_2024_{pid}.mov",
+            proxy_path="proxies/fixture.mp4",
+            status="ready",
+            duration_s=120.0,
+            fps=25.0,
+            width=640,
+            height=480,
+            has_audio=True,
             session_no=1 if purpose == "intervention" else None,
         )
         session.add(rec)
@@ -134,3 +167,24 @@ def study(session, settings, people, tmp_path):
         codes.append(rec.blind_code)
     session.commit()
     return "T1"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-API server (moto's standalone ``moto_server``) on a free 127.0.0.1 port for the
+    whole run; yields its endpoint URL. Tests make their own bucket (see ``s3_env``)."""
+    from tests.support.s3 import start_moto
+
+    with start_moto() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch, request):
+    """Environment for an S3 media store in a fresh bucket of the moto server (also set in os.environ)."""
+    from tests.support.s3 import make_bucket
+
+    env = make_bucket(s3_server)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env

@@ -35,7 +35,7 @@ import pytest
 from annotate.config import Settings
 from annotate.db.engine import session_factory
 from annotate.db.models import Recording, Segment, Study
-from annotate.services import assignments, studies, users
+from annotate.services import accounts, assignments, studies
 from tests.e2e.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,12 +44,12 @@ import sys
 from sqlalchemy import select
 from annotate.config import get_settings
 from annotate.db.models import Rating
-from annotate.services import rating, users
+from annotate.services import rating, accounts
 from annotate.services.session import unit_of_work
 
 settings = get_settings()
 with unit_of_work(settings) as s:
-    actor = users.actor_of(users.get_user(s, "r1"))
+    actor = accounts.actor_of(accounts.get_user(s, "r1"))
     ids = [i.assignment_id for i in rating.rater_queue(s, actor).items]
 print("ready", flush=True)
 n = 0
@@ -70,18 +70,30 @@ while True:
 def data_dir(tmp_path) -> Path:
     """A study with 40 one-segment films assigned to r1 (fake proxies: no media work)."""
     data = tmp_path / "data"
-    settings = Settings.from_env({"ANNOTATE_DATA_DIR": str(data), "ANNOTATE_SECRET_KEY": "durable",
-                                  "ANNOTATE_SCHEMES_DIR": str(REPO / "rating_schemes")})
+    settings = Settings.from_env(
+        {
+            "ANNOTATE_DATA_DIR": str(data),
+            "ANNOTATE_SECRET_KEY": "durable",
+            "ANNOTATE_SCHEMES_DIR": str(REPO / "rating_schemes"),
+        }
+    )
     s = session_factory(settings.database_url)()
     try:
-        res = users.create_user(s, None, "res", "res-password", "researcher")
-        users.create_user(s, None, "r1", "r1-password", "rater")
+        res = accounts.create_user(s, None, "res", "res-password", "researcher")
+        accounts.create_user(s, None, "r1", "r1-password", "rater")
         studies.create_study(s, res, settings, "D1", arms="A,B", timepoints="t0", scheme_key="ainsworth_sensitivity")
         studies.import_participants(s, res, "D1", "participant,arm\nP1,A\n")
         study = s.query(Study).one()
         for i in range(40):
-            rec = Recording(study_id=study.id, participant_id=None, timepoint_id=study.timepoints[0].id,
-                            blind_code=f"DUR{i:03d}", original_name="x.mp4", status="ready", duration_s=60.0)
+            rec = Recording(
+                study_id=study.id,
+                participant_id=None,
+                timepoint_id=study.timepoints[0].id,
+                blind_code=f"DUR{i:03d}",
+                original_name="x.mp4",
+                status="ready",
+                duration_s=60.0,
+            )
             s.add(rec)
             s.flush()
             s.add(Segment(recording_id=rec.id, index=0, start_s=0.0, end_s=60.0))
@@ -94,8 +106,13 @@ def data_dir(tmp_path) -> Path:
 
 
 def _env(data: Path) -> dict[str, str]:
-    env = {**os.environ, "ANNOTATE_DATA_DIR": str(data), "ANNOTATE_SECRET_KEY": "durable",
-           "ANNOTATE_SCHEMES_DIR": str(REPO / "rating_schemes"), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "ANNOTATE_DATA_DIR": str(data),
+        "ANNOTATE_SECRET_KEY": "durable",
+        "ANNOTATE_SCHEMES_DIR": str(REPO / "rating_schemes"),
+        "PYTHONPATH": str(REPO),
+    }
     env.pop("ANNOTATE_DATABASE_URL", None)
     return env
 
@@ -103,22 +120,27 @@ def _env(data: Path) -> dict[str, str]:
 def _start_server(data: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(data / "server.log", "w")  # noqa: SIM115 (closed by the OS when the test process ends)
-    proc = subprocess.Popen([sys.executable, "-m", "annotate", "serve", "--port", str(port)], env=_env(data),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotate", "serve", "--port", str(port)],
+        env=_env(data),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             urllib.request.urlopen(base + "/api/login", timeout=2)
             return proc, base
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out while the server starts (URLError is an OSError)
             time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"server did not start: {(data / 'server.log').read_text()[-2000:]}")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def redirect_request(self, *args, **kwargs):
         return None
 
 
@@ -128,7 +150,8 @@ def _keep_logging_in(base: str, stop: threading.Event, done: list[int]) -> None:
     body = urllib.parse.urlencode({"username": "r1", "password": "r1-password"}).encode()
     while not stop.is_set():
         try:
-            opener.open(urllib.request.Request(base + "/api/login", data=body), timeout=5)
+            # the login form refuses posts from another origin
+            opener.open(urllib.request.Request(base + "/api/login", data=body, headers={"Origin": base}), timeout=5)
         except urllib.error.HTTPError as exc:
             if exc.code in (302, 303):
                 done.append(1)
@@ -137,8 +160,14 @@ def _keep_logging_in(base: str, stop: threading.Event, done: list[int]) -> None:
 
 
 def _run_saver_until_killed(data: Path, acks_before_kill: int) -> list[tuple[int, int, int]]:
-    proc = subprocess.Popen([sys.executable, "-c", SAVER], env=_env(data), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SAVER],
+        env=_env(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     acks = []
     try:
         for line in proc.stdout:
@@ -175,10 +204,18 @@ def test_acknowledged_saves_survive_sigkill(data_dir):
     con = sqlite3.connect(data_dir / "annotate.db")
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        stored = {aid: (version, value) for aid, version, value in
-                  con.execute("SELECT assignment_id, version, value FROM rating WHERE dimension = 'sensitivity'")}
-        history = {(aid, int(float(new))): n for aid, new, n in con.execute(
-            "SELECT assignment_id, new_value, count(*) FROM rating_history GROUP BY assignment_id, new_value")}
+        stored = {
+            aid: (version, value)
+            for aid, version, value in con.execute(
+                "SELECT assignment_id, version, value FROM rating WHERE dimension = 'sensitivity'"
+            )
+        }
+        history = {
+            (aid, int(float(new))): n
+            for aid, new, n in con.execute(
+                "SELECT assignment_id, new_value, count(*) FROM rating_history GROUP BY assignment_id, new_value"
+            )
+        }
         n_history = con.execute("SELECT count(*) FROM rating_history").fetchone()[0]
     finally:
         con.close()

@@ -9,7 +9,9 @@ Rater-facing services never select those columns: they return rater views built 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import hashlib
+import json
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,10 +44,10 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
 
 
-ROLES = ("rater", "clinician", "researcher", "admin")
+ROLES = ("rater", "clinician", "researcher", "analyst", "admin")
 STUDY_STATUSES = ("setup", "rating", "locked", "unblinded")
 PURPOSES = ("assessment", "intervention")
 RECORDING_STATUSES = ("pending", "processing", "ready", "failed")
@@ -62,6 +64,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Account lifecycle (see annotate.services.accounts): demo accounts, one-time passwords, lockout.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class LoginSession(Base):
@@ -71,7 +80,8 @@ class LoginSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # the absolute lifetime
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # for the idle timeout
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     user: Mapped[User] = relationship()
 
@@ -86,11 +96,9 @@ class Study(Base):
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    scheme: Mapped["Scheme"] = relationship()
-    arms: Mapped[list["Arm"]] = relationship(order_by="Arm.ordinal", back_populates="study")
-    timepoints: Mapped[list["Timepoint"]] = relationship(
-        order_by="Timepoint.ordinal", back_populates="study"
-    )
+    scheme: Mapped[Scheme] = relationship()
+    arms: Mapped[list[Arm]] = relationship(order_by="Arm.ordinal", back_populates="study")
+    timepoints: Mapped[list[Timepoint]] = relationship(order_by="Timepoint.ordinal", back_populates="study")
 
 
 class Arm(Base):
@@ -122,9 +130,7 @@ class Participant(Base):
     arm_id: Mapped[int] = mapped_column(ForeignKey("arm.id"))
     per_protocol: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     covariates: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    clinician_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id"), nullable=True
-    )
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     arm: Mapped[Arm] = relationship()
 
 
@@ -146,15 +152,15 @@ class Recording(Base):
     __tablename__ = "recording"
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
-    participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participant.id"), nullable=True
-    )
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"), nullable=True)
     timepoint_id: Mapped[int | None] = mapped_column(ForeignKey("timepoint.id"), nullable=True)
     purpose: Mapped[str] = mapped_column(String(20), default="assessment")
     session_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
     blind_code: Mapped[str] = mapped_column(String(20), unique=True)
     original_name: Mapped[str] = mapped_column(String(500))
     original_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Media-store keys (``originals/<hex>.mp4``, ``proxies/<hex>.mp4``, ``thumbs/<hex>``), never
+    # absolute paths: annotate.store resolves them (migration 0006 converted older paths).
     original_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     proxy_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     thumbs_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
@@ -170,9 +176,7 @@ class Recording(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     participant: Mapped[Participant | None] = relationship()
     timepoint: Mapped[Timepoint | None] = relationship()
-    segments: Mapped[list["Segment"]] = relationship(
-        order_by="Segment.index", back_populates="recording"
-    )
+    segments: Mapped[list[Segment]] = relationship(order_by="Segment.index", back_populates="recording")
 
 
 class Segment(Base):
@@ -208,6 +212,10 @@ class Assignment(Base):
 
 
 Index("ix_assignment_rater_order", Assignment.rater_id, Assignment.order_index)
+# Trial-scale pages (migration 0009_indexes): a segment's assignments, a study's by status, a rater's open items.
+Index("ix_assignment_segment", Assignment.segment_id)
+Index("ix_assignment_study_status", Assignment.study_id, Assignment.status, Assignment.done_at)
+Index("ix_assignment_rater_status_order", Assignment.rater_id, Assignment.status, Assignment.order_index)
 
 
 class Rating(Base):
@@ -225,6 +233,10 @@ class Rating(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     assignment: Mapped[Assignment] = relationship()
+
+
+Index("ix_rating_segment", Rating.segment_id)
+Index("ix_rating_updated_at", Rating.updated_at)
 
 
 class RatingHistory(Base):
@@ -310,10 +322,78 @@ class FeedbackSession(Base):
 
 
 class AuditLog(Base):
+    """Append-only (database triggers refuse UPDATE and DELETE) and hash-chained: ``entry_hash`` is
+    sha256 over the entry's content and ``prev_hash`` (see ``annotate.services.accounts.audit``).
+
+    ``user_id`` and ``study_id`` carry no foreign keys since 0005: an entry outlives what it names
+    (and a restore of an older backup keeps newer entries whose user or study the backup lacks);
+    ``username`` keeps who acted in the entry itself."""
+
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str | None] = mapped_column(String(80), nullable=True)
     action: Mapped[str] = mapped_column(String(60))
-    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"), nullable=True)
+    study_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    entry_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+AUDIT_GENESIS = ""  # prev_hash of the first entry
+
+
+def audit_canonical_detail(detail: dict[str, Any] | None) -> str:
+    """The one JSON text of an entry's detail that its hash covers (sorted keys, no spaces).
+
+    Examples
+    --------
+    >>> audit_canonical_detail({"b": 1, "a": "é"})
+    '{"a":"é","b":1}'
+    """
+    return json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def audit_entry_hash(
+    *,
+    at: dt.datetime,
+    user_id: int | None,
+    username: str | None,
+    action: str,
+    study_id: int | None,
+    detail: dict[str, Any] | None,
+    prev_hash: str,
+) -> str:
+    """sha256 (hex) over an audit entry's content and the previous entry's hash (the chain).
+
+    ``at`` counts as UTC when naive (SQLite hands back naive values that were written as UTC), to
+    the microsecond, so the same entry hashes alike on SQLite and PostgreSQL.
+
+    Examples
+    --------
+    >>> h = audit_entry_hash(at=dt.datetime(2026, 1, 2, 3, 4, 5, 6), user_id=1, username="ann",
+    ...     action="login", study_id=None, detail={}, prev_hash="")
+    >>> h == audit_entry_hash(at=dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), user_id=1,
+    ...     username="ann", action="login", study_id=None, detail={}, prev_hash="")
+    True
+    >>> len(h)
+    64
+    """
+    when = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    parts = [
+        "annotate-audit-v1",
+        when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "" if user_id is None else str(user_id),
+        username or "",
+        action,
+        "" if study_id is None else str(study_id),
+        audit_canonical_detail(detail),
+        prev_hash,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+Index("ix_recording_study", Recording.study_id)
+Index("ix_consensus_task_study", ConsensusTask.study_id)
+Index("ix_blinding_report_study", BlindingReport.study_id)

@@ -2,7 +2,7 @@
 
 A calibration set is a fixed list of assessment segments of one study with master scores per
 segment and dimension. Trainees rate the segments in their normal queue (assignments with
-purpose ``calibration``); :mod:`annotate.services.certification` compares their scores with
+purpose ``calibration``); :mod:`annotate.services.reliability.certification` compares their scores with
 the master scores. Importing this module registers the tables on ``Base.metadata``.
 """
 
@@ -35,7 +35,7 @@ class CalibrationSet(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    items: Mapped[list["CalibrationItem"]] = relationship(
+    items: Mapped[list[CalibrationItem]] = relationship(
         order_by="CalibrationItem.ordinal", back_populates="calibration_set", cascade="all, delete-orphan"
     )
 

@@ -12,6 +12,7 @@ Anything unexpected raises ``JoinError`` and the caller re-encodes the span.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,7 +23,7 @@ from av.video.frame import PictureType
 
 from annotate.media.probe import ProbeResult
 
-CRF, PRESET = 23, "veryfast"          # the defaults of ProxySettings
+CRF, PRESET = 23, "veryfast"  # the defaults of ProxySettings
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ class Span:
 
 @dataclass
 class Gop:
-    start: int                 # frame index of the keyframe
-    packets: list              # in decode order
-    closed: bool = True        # no picture shown before the keyframe
+    start: int  # frame index of the keyframe
+    packets: list  # in decode order
+    closed: bool = True  # no picture shown before the keyframe
 
 
 def frame_index(pts: int | None, time_base: Fraction, span: Span) -> int | None:
@@ -73,9 +74,9 @@ def read_gops(container, video, span: Span) -> list[Gop]:
 
 @dataclass(frozen=True)
 class SmartPlan:
-    copy_from: int           # first copied frame (a keyframe)
-    copy_to: int             # end of the copied frames (a keyframe or the film's end)
-    gop_sizes: tuple[int, ...]   # keyframe intervals to try for matching SPS/PPS
+    copy_from: int  # first copied frame (a keyframe)
+    copy_to: int  # end of the copied frames (a keyframe or the film's end)
+    gop_sizes: tuple[int, ...]  # keyframe intervals to try for matching SPS/PPS
 
 
 def smart_plan(gops: list[Gop], span: Span, info: ProbeResult) -> SmartPlan | None:
@@ -95,7 +96,7 @@ def smart_plan(gops: list[Gop], span: Span, info: ProbeResult) -> SmartPlan | No
         return None
     if not all(g.closed for g in gops if copy_from <= g.start < copy_to):
         return None
-    spacing = [b - a for a, b in zip(starts, starts[1:])]
+    spacing = [b - a for a, b in itertools.pairwise(starts)]
     gop_sizes = list(dict.fromkeys([round(float(span.fps))] + ([max(spacing)] if spacing else [])))
     return SmartPlan(copy_from, copy_to, tuple(gop_sizes))
 
@@ -110,7 +111,7 @@ _VUI_FIELDS = ("sample_aspect_ratio", "color_range", "colorspace", "color_primar
 @dataclass(frozen=True)
 class EncoderSetup:
     gop: int
-    vui: tuple[tuple[str, object], ...]   # the source's aspect and colour fields (H.264 Annex E)
+    vui: tuple[tuple[str, object], ...]  # the source's aspect and colour fields (H.264 Annex E)
 
 
 def _new_encoder(span: Span, setup: EncoderSetup):
@@ -155,8 +156,8 @@ def _avcc_parameter_sets(avcc: bytes | None) -> tuple[tuple[bytes, ...], tuple[b
         position += 1
         units = []
         for _ in range(count):
-            length = int.from_bytes(avcc[position:position + 2], "big")
-            units.append(bytes(avcc[position + 2:position + 2 + length]))
+            length = int.from_bytes(avcc[position : position + 2], "big")
+            units.append(bytes(avcc[position + 2 : position + 2 + length]))
             position += 2 + length
         found.append(tuple(units))
     return found[0], found[1]
@@ -236,14 +237,24 @@ def for_encoder(frame, pts: int, fps: Fraction):
     return frame
 
 
-def write_smart(gops, plan: SmartPlan, setup: EncoderSetup, decoder, time_base: Fraction, out,
-                 video_out, span: Span, report: Callable[[float], None]) -> None:
+def write_smart(
+    gops,
+    plan: SmartPlan,
+    setup: EncoderSetup,
+    decoder,
+    time_base: Fraction,
+    out,
+    video_out,
+    span: Span,
+    report: Callable[[float], None],
+) -> None:
     muxer = _Muxer(out, video_out)
     n = span.end - span.first
     if span.first < plan.copy_from:
         head = next(g for g in reversed(gops) if g.start <= span.first)
-        _encode_frames(_new_encoder(span, setup), muxer,
-                       _gop_frames(decoder, head, time_base, span, span.first, plan.copy_from))
+        _encode_frames(
+            _new_encoder(span, setup), muxer, _gop_frames(decoder, head, time_base, span, span.first, plan.copy_from)
+        )
     offset = int(round((span.info.start_time_s + span.first / float(span.fps)) / time_base))
     for gop in gops:
         if plan.copy_from <= gop.start < plan.copy_to:
@@ -254,8 +265,9 @@ def write_smart(gops, plan: SmartPlan, setup: EncoderSetup, decoder, time_base: 
             report(0.05 + 0.9 * (gop.start - span.first) / n)
     if plan.copy_to < span.end:
         tail = next(g for g in gops if g.start == plan.copy_to)
-        _encode_frames(_new_encoder(span, setup), muxer,
-                       _gop_frames(decoder, tail, time_base, span, plan.copy_to, span.end))
+        _encode_frames(
+            _new_encoder(span, setup), muxer, _gop_frames(decoder, tail, time_base, span, plan.copy_to, span.end)
+        )
 
 
 def check_decodes(path: Path, span: Span, plan: SmartPlan) -> None:
@@ -275,5 +287,3 @@ def check_decodes(path: Path, span: Span, plan: SmartPlan) -> None:
                 break
         if decoded < wanted:
             raise JoinError("the join cannot be decoded")
-
-

@@ -29,7 +29,7 @@ import numpy as np
 from annotate.media.probe import open_input, pick_video_stream, probe
 from annotate.media.thumbs import _decode_at
 
-__all__ = ["ActivityCurve", "activity_curve", "filmstrip", "stitch_filmstrip", "SILENCE_DB"]
+__all__ = ["SILENCE_DB", "ActivityCurve", "activity_curve", "filmstrip", "stitch_filmstrip"]
 
 SILENCE_DB = -120.0
 
@@ -101,7 +101,7 @@ def activity_curve(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     curve = activity_curve(film, step_s=0.25, width=32)
@@ -166,8 +166,7 @@ def _loudness(src, origin_s: float, step_s: float, steps: int) -> np.ndarray:
     return np.maximum(level, SILENCE_DB)
 
 
-def filmstrip(src: str | os.PathLike, *, count: int = 12,
-              height: int = 72) -> list[tuple[float, np.ndarray]]:
+def filmstrip(src: str | os.PathLike, *, count: int = 12, height: int = 72) -> list[tuple[float, np.ndarray]]:
     """Thumbnails at the centres of ``count`` equal slices of the film.
 
     Parameters
@@ -187,7 +186,7 @@ def filmstrip(src: str | os.PathLike, *, count: int = 12,
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     strip = filmstrip(film, count=4, height=24)
@@ -203,7 +202,7 @@ def filmstrip(src: str | os.PathLike, *, count: int = 12,
     with open_input(src) as container:
         pictures = _decode_at(container, info, times)
     strip = []
-    for t, picture in zip(times, pictures):
+    for t, picture in zip(times, pictures, strict=False):
         width = max(1, round(picture.shape[1] * height / picture.shape[0]))
         strip.append((t, cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)))
     return strip

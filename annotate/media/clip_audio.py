@@ -27,8 +27,7 @@ def _write_audio(inp, audio_in, out, audio_out, layout: str, span: Span) -> None
     channels = 1 if layout == "mono" else 2
     samples = np.zeros((channels, a1 - a0), np.float32)
     origin = span.info.start_time_s
-    inp.seek(max(0, int((origin + t0 - 0.5) / audio_in.time_base)), stream=audio_in,
-             backward=True)
+    inp.seek(max(0, int((origin + t0 - 0.5) / audio_in.time_base)), stream=audio_in, backward=True)
     convert = av.AudioResampler(format="fltp", layout=layout, rate=rate)
     position = None
     for frame in inp.decode(audio_in):
@@ -40,7 +39,7 @@ def _write_audio(inp, audio_in, out, audio_out, layout: str, span: Span) -> None
             chunk = converted.to_ndarray()
             lo, hi = max(position, a0), min(position + chunk.shape[1], a1)
             if hi > lo:
-                samples[:, lo - a0:hi - a0] = chunk[:, lo - position:hi - position]
+                samples[:, lo - a0 : hi - a0] = chunk[:, lo - position : hi - position]
             position += chunk.shape[1]
         if position >= a1:
             break
@@ -52,8 +51,9 @@ def _write_audio(inp, audio_in, out, audio_out, layout: str, span: Span) -> None
         samples = np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
     step = audio_out.codec_context.frame_size or 1024
     for start in range(0, wanted, step):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + step]),
-                                           format="fltp", layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples[:, start : start + step]), format="fltp", layout=layout
+        )
         frame.sample_rate = AUDIO_RATE
         frame.pts = start
         frame.time_base = Fraction(1, AUDIO_RATE)

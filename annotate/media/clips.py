@@ -38,20 +38,34 @@ import cv2
 import numpy as np
 
 from annotate.media._smartcut import (
-    CRF, PRESET, JoinError, Span, check_decodes, for_encoder, frame_index, matching_encoder,
-    read_gops, smart_plan, write_smart,
+    CRF,
+    PRESET,
+    JoinError,
+    Span,
+    check_decodes,
+    for_encoder,
+    frame_index,
+    matching_encoder,
+    read_gops,
+    smart_plan,
+    write_smart,
 )
 from annotate.media.clip_audio import AUDIO_RATE, _write_audio
 from annotate.media.errors import MediaError
-from annotate.media.probe import open_input, pick_video_stream, probe
+from annotate.media.probe import open_input, pick_video_stream, probe, time_base_of
 
 __all__ = [
-    "ClipResult", "ClipRangeError", "cut_clip", "clip_frame_range", "draw_caption",
-    "write_webvtt", "webvtt_timestamp",
+    "ClipRangeError",
+    "ClipResult",
+    "clip_frame_range",
+    "cut_clip",
+    "draw_caption",
+    "webvtt_timestamp",
+    "write_webvtt",
 ]
 
 _AUDIO_BITRATE = 128_000
-_END_TOLERANCE_FRAMES = 0.5             # out_s may exceed the end by half a frame (rounding)
+_END_TOLERANCE_FRAMES = 0.5  # out_s may exceed the end by half a frame (rounding)
 
 
 class ClipRangeError(MediaError, ValueError):
@@ -100,8 +114,7 @@ class ClipResult:
     method: str
 
 
-def clip_frame_range(in_s: float, out_s: float, fps: float | Fraction,
-                     duration_s: float) -> tuple[int, int]:
+def clip_frame_range(in_s: float, out_s: float, fps: float | Fraction, duration_s: float) -> tuple[int, int]:
     """Snap in and out times to frame indices and check them against the film.
 
     Parameters
@@ -140,8 +153,7 @@ def clip_frame_range(in_s: float, out_s: float, fps: float | Fraction,
             raise ClipRangeError(f"The {name} ({value:.3f} s) is negative; times start at 0.")
     if in_s >= out_s:
         raise ClipRangeError(
-            f"The in point ({in_s:.3f} s) must come before the out point ({out_s:.3f} s); "
-            "swap or move them."
+            f"The in point ({in_s:.3f} s) must come before the out point ({out_s:.3f} s); swap or move them."
         )
     rate = float(fps)
     total = int(round(duration_s * rate))
@@ -206,7 +218,7 @@ def cut_clip(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     r = cut_clip(film, pathlib.Path(d) / "c.mp4", 0.23, 0.8)
@@ -218,8 +230,7 @@ def cut_clip(
     fps = Fraction(info.frame_rate or Fraction(info.fps).limit_denominator(1001))
     first, end = clip_frame_range(in_s, out_s, fps, info.duration_s)
     if burn_caption and not (caption and caption.strip()):
-        raise ValueError("burn_caption is set but the caption is empty; write a caption or "
-                         "switch burning off.")
+        raise ValueError("burn_caption is set but the caption is empty; write a caption or switch burning off.")
     if not target.parent.is_dir():
         raise MediaError(f"Cannot write the clip: folder '{target.parent}' does not exist.")
     if target.exists() and target.resolve() == source_path.resolve():
@@ -231,8 +242,7 @@ def cut_clip(
     text = caption.strip() if burn_caption and caption else None
     try:
         try:
-            method = _write_clip(source_path, partial, span, text, report,
-                                 smart=smart and text is None)
+            method = _write_clip(source_path, partial, span, text, report, smart=smart and text is None)
         except JoinError:
             method = _write_clip(source_path, partial, span, text, report, smart=False)
         os.replace(partial, target)
@@ -244,12 +254,14 @@ def cut_clip(
     finally:
         partial.unlink(missing_ok=True)
     report(1.0)
-    return ClipResult(target, first / float(fps), end / float(fps), end - first,
-                      (end - first) / float(fps), info.has_audio, method)
+    return ClipResult(
+        target, first / float(fps), end / float(fps), end - first, (end - first) / float(fps), info.has_audio, method
+    )
 
 
-def _write_clip(src: Path, partial: Path, span: Span, caption: str | None,
-                report: Callable[[float], None], *, smart: bool) -> str:
+def _write_clip(
+    src: Path, partial: Path, span: Span, caption: str | None, report: Callable[[float], None], *, smart: bool
+) -> str:
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with open_input(src) as inp, av.open(str(partial), "w", format="mp4", options=options) as out:
         video_in = pick_video_stream(inp)
@@ -271,12 +283,11 @@ def _write_clip(src: Path, partial: Path, span: Span, caption: str | None,
         report(0.05)
         decoder = video_in.codec_context
         decoder.thread_type = "AUTO"
-        if plan is None:
-            _write_reencoded(gops, decoder, video_in.time_base, out, video_out, span, caption,
-                             report)
+        time_base = time_base_of(video_in)
+        if plan is None or setup is None:
+            _write_reencoded(gops, decoder, time_base, out, video_out, span, caption, report)
             return "reencode"
-        write_smart(gops, plan, setup, decoder, video_in.time_base, out, video_out, span,
-                     report)
+        write_smart(gops, plan, setup, decoder, time_base, out, video_out, span, report)
     check_decodes(partial, span, plan)
     return "smart"
 
@@ -294,8 +305,9 @@ def _add_video_encoder(out, span: Span, gop: int):
     return stream
 
 
-def _write_reencoded(gops, decoder, time_base: Fraction, out, video_out, span: Span,
-                     caption: str | None, report: Callable[[float], None]) -> None:
+def _write_reencoded(
+    gops, decoder, time_base: Fraction, out, video_out, span: Span, caption: str | None, report: Callable[[float], None]
+) -> None:
     n = span.end - span.first
     turns = -(span.info.rotation // 90)
     next_slot, held = 0, None
@@ -380,8 +392,7 @@ def draw_caption(rgb: np.ndarray, text: str) -> np.ndarray:
     y = top + step // 4 + line_h + max(1, step // 6)
     for line in lines:
         (line_w, _), _ = cv2.getTextSize(line, font, scale, thickness)
-        cv2.putText(out, line, ((width - line_w) // 2, y), font, scale, (255, 255, 255),
-                    thickness, cv2.LINE_AA)
+        cv2.putText(out, line, ((width - line_w) // 2, y), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
         y += step
     return out
 

@@ -6,8 +6,10 @@ the film and what to do about it. No formulas are involved in this module.
 
 from __future__ import annotations
 
+from annotate.errors import AnnotateError
 
-class MediaError(Exception):
+
+class MediaError(AnnotateError):
     """A media operation failed; the message says what is wrong and what to do.
 
     Examples

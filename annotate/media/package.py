@@ -5,9 +5,12 @@ WebVTT, for players such as VLC that load subtitles next to the film),
 ``stills/NN.jpg`` (the in-point picture), ``index.html`` (an offline playlist:
 plain HTML and JavaScript with relative links only) and ``script.html`` (a
 printable session script), plus ``script.pdf`` when matplotlib is installed
-(its PDF backend; no extra dependency is added). Captions are also shown under
-the video by the playlist itself, because Chromium refuses to load ``<track>``
-files from ``file://`` pages.
+(its PDF backend; no extra dependency is added). ``index.html`` is what the
+family sees: the clips and their captions only; tags, growth points and every
+note of the clinician are in the script. Captions are subtitles (``<track>``
+from the clip's ``.vtt``, shown by browsers that load tracks from files) and are
+also written under the video by the playlist itself, because Chromium refuses
+to load ``<track>`` files from ``file://`` pages.
 
 Nothing in the package names anything but what the caller passes in: clips are
 numbered, source file names and paths are not written, no date is written
@@ -160,7 +163,7 @@ def build_session_package(
     Examples
     --------
     >>> import tempfile, pathlib, zipfile
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     z = build_session_package(pathlib.Path(d) / "s.zip",
@@ -181,8 +184,13 @@ def build_session_package(
     report = progress or (lambda _fraction: None)
     report(0.0)
     ordered = sorted(clips, key=lambda c: c.order)
-    texts = dict(title=title, opening_note=opening_note, closing_note=closing_note,
-                 family_label=family_label, session_no=session_no)
+    texts = dict(
+        title=title,
+        opening_note=opening_note,
+        closing_note=closing_note,
+        family_label=family_label,
+        session_no=session_no,
+    )
     with tempfile.TemporaryDirectory(prefix="session_package_") as tmp:
         folder = Path(tmp)
         (folder / "clips").mkdir()
@@ -218,25 +226,33 @@ def build_session_package(
     return target
 
 
-def _export_clip(folder: Path, position: int, total: int, clip: PackageClip,
-                 burn_captions: bool, report: Callable[[float], None]) -> _Exported:
+def _export_clip(
+    folder: Path, position: int, total: int, clip: PackageClip, burn_captions: bool, report: Callable[[float], None]
+) -> _Exported:
     number = f"{position + 1:02d}"
     caption = clip.caption.strip()
 
     def clip_progress(fraction: float) -> None:
         report(0.9 * (position + fraction) / total)
 
-    result = cut_clip(clip.src, folder / "clips" / f"{number}.mp4", clip.in_s, clip.out_s,
-                      caption=caption or None, burn_caption=burn_captions and bool(caption),
-                      progress=clip_progress)
+    result = cut_clip(
+        clip.src,
+        folder / "clips" / f"{number}.mp4",
+        clip.in_s,
+        clip.out_s,
+        caption=caption or None,
+        burn_caption=burn_captions and bool(caption),
+        progress=clip_progress,
+    )
     if caption:
         write_webvtt(folder / "clips" / f"{number}.vtt", [(0.0, result.duration_s, caption)])
     still = frame_at(clip.src, result.in_s)
     height = round(still.shape[0] * _STILL_WIDTH / still.shape[1])
     if still.shape[1] > _STILL_WIDTH:
         still = cv2.resize(still, (_STILL_WIDTH, height), interpolation=cv2.INTER_AREA)
-    if not cv2.imwrite(str(folder / "stills" / f"{number}.jpg"),
-                       cv2.cvtColor(still, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]):
+    if not cv2.imwrite(
+        str(folder / "stills" / f"{number}.jpg"), cv2.cvtColor(still, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]
+    ):
         raise MediaError(f"Could not write the still of clip {number}.")
     fps = result.n_frames / result.duration_s
     return _Exported(number, clip, result, fps, bool(caption))
@@ -253,8 +269,7 @@ def _paragraphs(text: str) -> str:
 
 def _span_text(item: _Exported) -> str:
     r = item.result
-    return (f"{timecode(r.in_s, item.fps)} – {timecode(r.out_s, item.fps)} "
-            f"({r.duration_s:.1f} s)")
+    return f"{timecode(r.in_s, item.fps)} – {timecode(r.out_s, item.fps)} ({r.duration_s:.1f} s)"
 
 
 _INDEX_CSS = """
@@ -275,7 +290,7 @@ _INDEX_JS = """
 const clips = JSON.parse(document.getElementById('clip-data').textContent);
 const video = document.getElementById('player');
 const caption = document.getElementById('caption');
-const meta = document.getElementById('meta');
+const track = document.getElementById('subtitles');
 const items = document.querySelectorAll('#playlist li');
 let current = 0;
 function show(i, play) {
@@ -283,9 +298,9 @@ function show(i, play) {
   const c = clips[i];
   video.src = c.src;
   video.poster = c.still;
+  track.src = c.vtt || '';
+  track.track.mode = c.vtt ? 'showing' : 'disabled';
   caption.textContent = c.caption;
-  meta.textContent = [c.labels, c.polarity].filter(Boolean).join(' · ');
-  document.getElementById('notes').textContent = c.notes;
   items.forEach((li, k) => li.classList.toggle('current', k === i));
   if (play) { video.play().catch(() => {}); }
 }
@@ -300,37 +315,40 @@ show(0, false);
 
 
 def _index_html(exported: list[_Exported], texts: dict) -> str:
-    data = [{
-        "src": f"clips/{item.number}.mp4", "still": f"stills/{item.number}.jpg",
-        "caption": item.clip.caption.strip(), "labels": ", ".join(item.clip.labels),
-        "polarity": item.clip.polarity, "notes": item.clip.notes,
-    } for item in exported]
+    data = [
+        {
+            "src": f"clips/{item.number}.mp4",
+            "still": f"stills/{item.number}.jpg",
+            "vtt": f"clips/{item.number}.vtt" if item.has_vtt else "",
+            "caption": item.clip.caption.strip(),
+        }
+        for item in exported
+    ]
     # "</" inside a script block would end it early; JSON allows "<\/".
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # The family's page: the clips and their captions only. Tags, growth points, the clinician's
+    # notes ("what to say and ask") and the session notes are in script.html, the clinician's copy.
     rows = "".join(
-        f"<li>{_e(item.clip.caption.strip() or 'Clip ' + item.number)} "
-        f"<span>{_e(', '.join(item.clip.labels))} · {item.result.duration_s:.0f} s"
-        f"</span></li>" for item in exported)
+        f"<li>{_e(item.clip.caption.strip() or 'Clip ' + item.number)} <span>{item.result.duration_s:.0f} s</span></li>"
+        for item in exported
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(texts['title'])}</title><style>{_INDEX_CSS}</style></head>
+<title>{_e(texts["title"])}</title><style>{_INDEX_CSS}</style></head>
 <body><header>
-<h1>{_e(texts['title'])}</h1>
+<h1>{_e(texts["title"])}</h1>
 <p class="unzip">Unzip (extract) this package to a folder first, then open <b>index.html</b>
 from that folder. Browsers cannot play the clips from inside a zip file. No internet is needed.</p>
 <noscript><p class="unzip">JavaScript is off: open the files in the <b>clips</b> folder one by
 one instead.</p></noscript>
 </header><main>
-<div class="note">{_paragraphs(texts['opening_note'])}</div>
-<video id="player" controls playsinline preload="metadata"></video>
+<video id="player" controls playsinline preload="metadata">
+<track id="subtitles" kind="subtitles" srclang="en" label="Captions" default></video>
 <div id="caption"></div>
-<div id="meta"></div>
-<p id="notes" class="note"></p>
 <p><button id="prev">Previous</button><button id="play-all">Play all</button>
 <button id="next">Next</button></p>
 <ol id="playlist">{rows}</ol>
-<div class="note">{_paragraphs(texts['closing_note'])}</div>
 </main>
 <script type="application/json" id="clip-data">{payload}</script>
 <script>{_INDEX_JS}</script>
@@ -365,17 +383,19 @@ def _script_html(exported: list[_Exported], texts: dict) -> str:
             cells += f'<dt>Caption</dt><dd class="caption">“{_e(clip.caption.strip())}”</dd>'
         if clip.notes.strip():
             cells += f"<dt>Notes</dt><dd>{_paragraphs(clip.notes)}</dd>"
-        blocks.append(f'<section class="clip"><img src="stills/{item.number}.jpg" '
-                      f'alt="Still of clip {item.number}"><div><h2>Clip {item.number}</h2>'
-                      f"<dl>{cells}</dl></div></section>")
+        blocks.append(
+            f'<section class="clip"><img src="stills/{item.number}.jpg" '
+            f'alt="Still of clip {item.number}"><div><h2>Clip {item.number}</h2>'
+            f"<dl>{cells}</dl></div></section>"
+        )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(texts['title'])} – script</title>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(texts["title"])} – script</title>
 <style>{_SCRIPT_CSS}</style></head><body>
-<h1>{_e(texts['title'])}</h1>
-<p class="sub">{_e(texts['family_label'])} · Session {_e(texts['session_no'])}</p>
-<h2>Opening</h2>{_paragraphs(texts['opening_note']) or '<p>—</p>'}
-{''.join(blocks)}
-<h2>Closing</h2>{_paragraphs(texts['closing_note']) or '<p>—</p>'}
+<h1>{_e(texts["title"])}</h1>
+<p class="sub">{_e(texts["family_label"])} · Session {_e(texts["session_no"])}</p>
+<h2>Opening</h2>{_paragraphs(texts["opening_note"]) or "<p>—</p>"}
+{"".join(blocks)}
+<h2>Closing</h2>{_paragraphs(texts["closing_note"]) or "<p>—</p>"}
 <p class="sub">Timecodes are minutes:seconds.frames.</p>
 </body></html>
 """
@@ -390,41 +410,61 @@ def _script_pdf(folder: Path, exported: list[_Exported], texts: dict) -> bool:
         return False
     a4 = (8.27, 11.69)
     per_page = 3
-    metadata = {"Title": str(texts["title"]), "Creator": None, "Producer": None,
-                "CreationDate": None}
-    lines_of = lambda text, width: [w for p in str(text).splitlines() or [""]  # noqa: E731
-                                    for w in (textwrap.wrap(p, width) or [""])]
+    metadata = {"Title": str(texts["title"]), "Creator": None, "Producer": None, "CreationDate": None}
+
+    def lines_of(text: object, width: int) -> list[str]:
+        return [w for p in str(text).splitlines() or [""] for w in (textwrap.wrap(p, width) or [""])]
+
     with PdfPages(folder / "script.pdf", metadata=metadata) as pdf:
-        pages = [exported[i:i + per_page] for i in range(0, len(exported), per_page)] or [[]]
+        pages = [exported[i : i + per_page] for i in range(0, len(exported), per_page)] or [[]]
         for page_no, page in enumerate(pages):
             fig = Figure(figsize=a4)
             y = 0.95
             if page_no == 0:
                 fig.text(0.08, y, str(texts["title"]), fontsize=16, weight="bold", va="top", parse_math=False)
                 y -= 0.035
-                fig.text(0.08, y, f"{texts['family_label']} · Session {texts['session_no']}",
-                         fontsize=10, va="top", parse_math=False, color="#444444")
+                fig.text(
+                    0.08,
+                    y,
+                    f"{texts['family_label']} · Session {texts['session_no']}",
+                    fontsize=10,
+                    va="top",
+                    parse_math=False,
+                    color="#444444",
+                )
                 y -= 0.03
                 for line in lines_of(texts["opening_note"], 95)[:8]:
                     fig.text(0.08, y, line, fontsize=9, va="top", parse_math=False)
                     y -= 0.016
                 y -= 0.01
             for item in page:
-                still = cv2.imread(str(folder / "stills" / f"{item.number}.jpg"))[:, :, ::-1]
+                picture = cv2.imread(str(folder / "stills" / f"{item.number}.jpg"))
+                if picture is None:
+                    raise MediaError(f"The still of clip {item.number} could not be read back for the script.")
+                still = picture[:, :, ::-1]
                 box_h = 0.26
                 ax = fig.add_axes((0.08, y - box_h * 0.62, 0.3, box_h * 0.6))
                 ax.imshow(still)
                 ax.set_axis_off()
-                text_lines = [f"Clip {item.number}   {_span_text(item)}",
-                              "Theme: " + (", ".join(item.clip.labels) or "—")]
+                text_lines = [
+                    f"Clip {item.number}   {_span_text(item)}",
+                    "Theme: " + (", ".join(item.clip.labels) or "—"),
+                ]
                 if item.clip.polarity:
                     text_lines.append(f"Polarity: {item.clip.polarity}")
                 if item.clip.caption.strip():
                     text_lines += lines_of(f"Caption: “{item.clip.caption.strip()}”", 55)
                 text_lines += lines_of(f"Notes: {item.clip.notes}", 55) if item.clip.notes else []
                 for k, line in enumerate(text_lines[:14]):
-                    fig.text(0.41, y - 0.017 * k, line, fontsize=9, va="top", parse_math=False,
-                             weight="bold" if k == 0 else "normal")
+                    fig.text(
+                        0.41,
+                        y - 0.017 * k,
+                        line,
+                        fontsize=9,
+                        va="top",
+                        parse_math=False,
+                        weight="bold" if k == 0 else "normal",
+                    )
                 y -= box_h
             if page_no == len(pages) - 1:
                 for line in lines_of(texts["closing_note"], 95)[:8]:

@@ -27,13 +27,20 @@ from av.video.stream import VideoStream
 
 from annotate.media.errors import UnreadableMediaError
 
-__all__ = ["ProbeResult", "probe", "open_input", "pick_video_stream", "clockwise_rotation"]
+__all__ = ["ProbeResult", "clockwise_rotation", "open_input", "pick_video_stream", "probe"]
 
-_START_FRAMES = 3            # frames decoded at the start to prove the video decodes
-_START_PACKET_BUDGET = 300   # give up finding a first frame after this many packets
-_END_FRAME_BUDGET = 600      # frames decoded after seeking near the end (one long GOP)
-_END_PROBE_SECONDS = 1.0     # seek this far before the stated end
+_START_FRAMES = 3  # frames decoded at the start to prove the video decodes
+_START_PACKET_BUDGET = 300  # give up finding a first frame after this many packets
+_END_FRAME_BUDGET = 600  # frames decoded after seeking near the end (one long GOP)
+_END_PROBE_SECONDS = 1.0  # seek this far before the stated end
 _ISO_BMFF_BOX_TYPES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"}
+
+
+def time_base_of(stream: av.stream.Stream) -> Fraction:
+    """The stream's time base; a stream without one cannot be timed (a broken or unusual file)."""
+    if stream.time_base is None:
+        raise UnreadableMediaError("A stream of this file has no time base, so its frames cannot be timed.")
+    return stream.time_base
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def probe(path: str | os.PathLike) -> ProbeResult:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     r = probe(film)
@@ -200,17 +207,14 @@ def pick_video_stream(container: InputContainer) -> VideoStream:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 0.5, 64, 48, fps=10)
     ...     with open_input(film) as c:
     ...         pick_video_stream(c).codec_context.name
     'h264'
     """
-    videos = [
-        s for s in container.streams.video
-        if not (s.disposition & Disposition.attached_pic)
-    ]
+    videos = [s for s in container.streams.video if not (s.disposition & Disposition.attached_pic)]
     if videos:
         return videos[0]
     name = Path(container.name).name
@@ -221,9 +225,7 @@ def pick_video_stream(container: InputContainer) -> VideoStream:
             f"The file '{name}' contains only audio ({codec_name}), no video stream. "
             "Choose the film file that contains the picture."
         )
-    raise UnreadableMediaError(
-        f"The file '{name}' has no video stream. Choose the original film file."
-    )
+    raise UnreadableMediaError(f"The file '{name}' has no video stream. Choose the original film file.")
 
 
 def clockwise_rotation(counter_clockwise_degrees: float) -> int:
@@ -251,9 +253,7 @@ def clockwise_rotation(counter_clockwise_degrees: float) -> int:
 
 def _check_file(film: Path) -> int:
     if not film.exists():
-        raise UnreadableMediaError(
-            f"The file '{film}' does not exist. Check the path or upload the film again."
-        )
+        raise UnreadableMediaError(f"The file '{film}' does not exist. Check the path or upload the film again.")
     if not film.is_file():
         raise UnreadableMediaError(f"'{film}' is a folder, not a film file. Choose a file.")
     size = film.stat().st_size
@@ -372,9 +372,7 @@ def _decode_start(film: Path, container: InputContainer, video: VideoStream) -> 
     return frames
 
 
-def _stated_duration(
-    film: Path, container: InputContainer, video: VideoStream, start_time_s: float
-) -> float:
+def _stated_duration(film: Path, container: InputContainer, video: VideoStream, start_time_s: float) -> float:
     if video.duration and video.time_base:
         return float(video.duration * video.time_base)
     if container.duration:
@@ -385,7 +383,7 @@ def _stated_duration(
     container.seek(0)
     for packet in container.demux(video):
         if packet.pts is not None:
-            end = float((packet.pts + (packet.duration or 0)) * video.time_base)
+            end = float((packet.pts + (packet.duration or 0)) * time_base_of(video))
             last_end = end if last_end is None else max(last_end, end)
     if last_end is None or last_end <= start_time_s:
         raise _truncated(film, "its duration cannot be determined")
@@ -424,20 +422,23 @@ def _check_end_decodes(
     latest_frame = latest_packet = None
     decoded = packets = 0
     try:
-        container.seek(int(target / video.time_base), stream=video, backward=True)
+        container.seek(int(target / time_base_of(video)), stream=video, backward=True)
         for packet in container.demux(video):
             if packet.size == 0:
                 continue  # end-of-stream flush marker
             packets += 1
             if packet.pts is not None:
-                packet_end = float((packet.pts + (packet.duration or 0)) * video.time_base)
+                packet_end = float((packet.pts + (packet.duration or 0)) * time_base_of(video))
                 latest_packet = packet_end if latest_packet is None else max(latest_packet, packet_end)
             for frame in packet.decode():
                 decoded += 1
                 if frame.time is not None:
                     latest_frame = frame.time if latest_frame is None else max(latest_frame, frame.time)
-            if (decoded >= _END_FRAME_BUDGET or packets >= 4 * _END_FRAME_BUDGET
-                    or (latest_frame is not None and latest_frame >= needed)):
+            if (
+                decoded >= _END_FRAME_BUDGET
+                or packets >= 4 * _END_FRAME_BUDGET
+                or (latest_frame is not None and latest_frame >= needed)
+            ):
                 break
     except av.error.FFmpegError as exc:
         if latest_frame is None and latest_packet is None:
@@ -446,13 +447,10 @@ def _check_end_decodes(
     if reached >= needed or decoded >= _END_FRAME_BUDGET or packets >= 4 * _END_FRAME_BUDGET:
         return
     if latest_frame is None and latest_packet is None:
-        raise _truncated(
-            film, f"no video data can be read near the stated end ({duration_s:.1f} s)"
-        )
+        raise _truncated(film, f"no video data can be read near the stated end ({duration_s:.1f} s)")
     raise _truncated(
         film,
-        f"the video stops at {reached - start_time_s:.1f} s although the file "
-        f"says it lasts {duration_s:.1f} s",
+        f"the video stops at {reached - start_time_s:.1f} s although the file says it lasts {duration_s:.1f} s",
     )
 
 
@@ -472,6 +470,5 @@ def _check_index_within_file(film: Path, container: InputContainer) -> None:
             if entry.pos + entry.size > size:
                 raise _truncated(
                     film,
-                    f"its index points to data at byte {entry.pos + entry.size:,} but "
-                    f"the file has only {size:,} bytes",
+                    f"its index points to data at byte {entry.pos + entry.size:,} but the file has only {size:,} bytes",
                 )

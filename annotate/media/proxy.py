@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import av
 import av.error
@@ -39,18 +40,22 @@ from av.video.frame import PictureType
 from annotate.media.errors import MediaError, UnreadableMediaError
 from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe
 
+Item = TypeVar("Item")
+
 __all__ = [
-    "ProxySettings", "make_proxy", "output_size", "output_frame_rate", "place_on_grid",
     "X264_PRESETS",
+    "ProxySettings",
+    "make_proxy",
+    "output_frame_rate",
+    "output_size",
+    "place_on_grid",
 ]
 
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                "slow", "slower", "veryslow")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 AUDIO_RATE = 48_000
 _JITTER_FRAMES = 0.25  # timestamps up to a quarter frame late still count for a slot
 _NTSC_RATES = [Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120, 240)]
-_COMMON_RATES = _NTSC_RATES + [Fraction(n) for n in range(1, 241)] + [Fraction(15, 2),
-                                                                        Fraction(25, 2)]
+_COMMON_RATES = _NTSC_RATES + [Fraction(n) for n in range(1, 241)] + [Fraction(15, 2), Fraction(25, 2)]
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,9 @@ class ProxySettings:
     fps : float or None
         Output frame rate; None uses the source's average rate, snapped to a
         common rate within 1 % (29.97 becomes 30000/1001), else to a whole number.
+    threads : int
+        Encoder and decoder threads; 0 lets FFmpeg choose (all cores). Several workers on one
+        machine each take their share so they do not fight over the cores.
 
     Examples
     --------
@@ -89,25 +97,20 @@ class ProxySettings:
     gop_seconds: float = 1.0
     audio_bitrate: int = 128_000
     fps: float | None = None
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_height, int) or self.max_height < 16:
             raise ValueError(f"max_height must be a whole number >= 16, got {self.max_height!r}.")
         if not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
-            raise ValueError(
-                f"crf must be a whole number from 0 to 51 (23 is a good default), got {self.crf!r}."
-            )
+            raise ValueError(f"crf must be a whole number from 0 to 51 (23 is a good default), got {self.crf!r}.")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}; got {self.preset!r}.")
         if not isinstance(self.gop_seconds, numbers.Real) or not 0 < self.gop_seconds <= 60:
             raise ValueError(f"gop_seconds must be > 0 and <= 60, got {self.gop_seconds!r}.")
         if not isinstance(self.audio_bitrate, int) or not 16_000 <= self.audio_bitrate <= 512_000:
-            raise ValueError(
-                f"audio_bitrate must be 16000..512000 bits per second, got {self.audio_bitrate!r}."
-            )
-        if self.fps is not None and (
-            not isinstance(self.fps, numbers.Real) or not 0 < self.fps <= 240
-        ):
+            raise ValueError(f"audio_bitrate must be 16000..512000 bits per second, got {self.audio_bitrate!r}.")
+        if self.fps is not None and (not isinstance(self.fps, numbers.Real) or not 0 < self.fps <= 240):
             raise ValueError(f"fps must be None or between 0 and 240, got {self.fps!r}.")
 
 
@@ -200,7 +203,7 @@ def place_on_grid(times_s: list[float], fps: float | Fraction, end_s: float) -> 
     >>> place_on_grid([0.0, 0.1, 0.35, 0.4], 10, 0.5)  # gap duplicated, crowded slot dropped
     [0, 1, 1, 1, 3]
     """
-    grid = _GridPlacer(fps)
+    grid: _GridPlacer[int] = _GridPlacer(fps)
     shown: list[int] = []
     for index, t in enumerate(times_s):
         for placed, slots in grid.add(index, t):
@@ -210,18 +213,18 @@ def place_on_grid(times_s: list[float], fps: float | Fraction, end_s: float) -> 
     return shown
 
 
-class _GridPlacer:
+class _GridPlacer(Generic[Item]):
     """Streaming form of ``place_on_grid``: holds one frame until the next arrives."""
 
     def __init__(self, fps: float | Fraction) -> None:
         self.fps = float(fps)
-        self.pending = None
+        self.pending: Item | None = None
         self.pending_slot = 0
 
     def slot_of(self, t: float) -> int:
         return max(0, math.ceil(t * self.fps - _JITTER_FRAMES))
 
-    def add(self, item, t: float) -> list[tuple[object, range]]:
+    def add(self, item: Item, t: float) -> list[tuple[Item, range]]:
         slot = self.slot_of(t)
         if self.pending is None:
             self.pending, self.pending_slot = item, 0  # the first frame starts the grid
@@ -233,7 +236,7 @@ class _GridPlacer:
         self.pending, self.pending_slot = item, slot
         return emitted
 
-    def finish(self, end_s: float) -> list[tuple[object, range]]:
+    def finish(self, end_s: float) -> list[tuple[Item, range]]:
         if self.pending is None:
             return []
         end_slot = round(end_s * self.fps)
@@ -282,7 +285,7 @@ def make_proxy(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     src = make_synthetic_film(pathlib.Path(d) / "in.mp4", 1.0, 64, 48, fps=10,
     ...                               codec="mpeg4", rotation=90)
@@ -326,19 +329,23 @@ class _Progress:
             self.callback(fraction)
 
 
-def _transcode(src: Path, partial: Path, source: ProbeResult, settings: ProxySettings,
-               report: _Progress) -> None:
+def _transcode(src: Path, partial: Path, source: ProbeResult, settings: ProxySettings, report: _Progress) -> None:
     rate = output_frame_rate(source.frame_rate or source.fps, settings.fps)
     width, height = output_size(source.display_width, source.display_height, settings.max_height)
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with open_input(src) as inp, av.open(str(partial), "w", format="mp4", options=options) as out:
         video_in = pick_video_stream(inp)
         video_in.thread_type = "AUTO"
+        if settings.threads:
+            video_in.codec_context.thread_count = settings.threads
         video_out = out.add_stream("libx264", rate=rate)
         video_out.width, video_out.height, video_out.pix_fmt = width, height, "yuv420p"
         video_out.codec_context.time_base = 1 / rate
         video_out.codec_context.gop_size = max(1, round(settings.gop_seconds * float(rate)))
-        video_out.codec_context.options = {"crf": str(settings.crf), "preset": settings.preset}
+        x264 = {"crf": str(settings.crf), "preset": settings.preset}
+        if settings.threads:
+            x264["threads"] = str(settings.threads)
+        video_out.codec_context.options = x264
         video = _VideoWriter(out, video_out, rate, width, height, source)
 
         audio_in = inp.streams.audio[0] if inp.streams.audio else None
@@ -355,7 +362,7 @@ def _transcode(src: Path, partial: Path, source: ProbeResult, settings: ProxySet
                 for frame in packet.decode():
                     video.add(frame)
                     report(video.seconds_done / max(source.duration_s, 1e-6) * 0.98)
-            else:
+            elif audio is not None:
                 for frame in packet.decode():
                     audio.add(frame)
         video.finish()
@@ -364,15 +371,14 @@ def _transcode(src: Path, partial: Path, source: ProbeResult, settings: ProxySet
 
 
 class _VideoWriter:
-    def __init__(self, out, stream, rate: Fraction, width: int, height: int,
-                 source: ProbeResult) -> None:
+    def __init__(self, out, stream, rate: Fraction, width: int, height: int, source: ProbeResult) -> None:
         self.out, self.stream, self.rate = out, stream, rate
         self.width, self.height, self.rotation = width, height, source.rotation
         self.origin = source.start_time_s
         self.frame_s = 1.0 / (source.fps or float(rate))
-        self.grid = _GridPlacer(rate)
-        self.graph = None
-        self.graph_key = None
+        self.grid: _GridPlacer[av.VideoFrame] = _GridPlacer(rate)
+        self.graph: av.filter.Graph | None = None
+        self.graph_key: tuple[int, int, str] | None = None
         self.end_s = 0.0
         self.seconds_done = 0.0
 
@@ -402,14 +408,20 @@ class _VideoWriter:
         if key != self.graph_key:
             self.graph = _build_graph(frame, self.rotation, self.width, self.height)
             self.graph_key = key
-        self.graph.vpush(frame)
-        return self.graph.vpull()
+        graph = self.graph
+        if graph is None:  # cannot happen: built above on the first frame
+            raise MediaError("The video filter graph was not built.")
+        graph.vpush(frame)
+        return graph.vpull()
 
 
 def _build_graph(frame, rotation: int, width: int, height: int) -> av.filter.Graph:
     graph = av.filter.Graph()
-    nodes = [graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
-                              time_base=frame.time_base or Fraction(1, 1000))]
+    nodes = [
+        graph.add_buffer(
+            width=frame.width, height=frame.height, format=frame.format, time_base=frame.time_base or Fraction(1, 1000)
+        )
+    ]
     if rotation == 90:
         nodes.append(graph.add("transpose", "clock"))
     elif rotation == 270:
@@ -469,8 +481,7 @@ class _AudioWriter:
         self.out.mux(self.stream.encode(frame))
 
     def _encode_samples(self, samples: np.ndarray) -> None:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32),
-                                           format="fltp", layout=self.layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout=self.layout)
         frame.sample_rate = AUDIO_RATE
         frame.pts = self.written
         frame.time_base = Fraction(1, AUDIO_RATE)

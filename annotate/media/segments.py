@@ -11,6 +11,7 @@ repeated addition) so they carry no accumulated rounding error.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from dataclasses import dataclass
@@ -96,9 +97,7 @@ def plan_segments(
             "probe the film first to get its duration."
         )
     if not 0.0 <= min_last_fraction <= 1.0:
-        raise ValueError(
-            f"min_last_fraction must be between 0 and 1, got {min_last_fraction!r}."
-        )
+        raise ValueError(f"min_last_fraction must be between 0 and 1, got {min_last_fraction!r}.")
     duration = float(duration_s)
     if segment_seconds is None:
         return [SegmentSpan(index=0, start_s=0.0, end_s=duration)]
@@ -123,7 +122,7 @@ def plan_segments(
         boundaries = [0.0, duration]
     return [
         SegmentSpan(index=i, start_s=float(start), end_s=float(end))
-        for i, (start, end) in enumerate(zip(boundaries[:-1], boundaries[1:]))
+        for i, (start, end) in enumerate(itertools.pairwise(boundaries))
     ]
 
 

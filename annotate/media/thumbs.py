@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from annotate.media.errors import MediaError
-from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe
+from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe, time_base_of
 
 __all__ = ["frame_at", "make_thumbnails"]
 
@@ -52,7 +52,7 @@ def frame_at(src: str | os.PathLike, t_s: float) -> np.ndarray:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10,
     ...                                rotation=90)
@@ -66,9 +66,7 @@ def frame_at(src: str | os.PathLike, t_s: float) -> np.ndarray:
         return _decode_at(container, info, [float(t_s)])[0]
 
 
-def make_thumbnails(
-    src: str | os.PathLike, out_dir: str | os.PathLike, count: int = 8, width: int = 160
-) -> list[Path]:
+def make_thumbnails(src: str | os.PathLike, out_dir: str | os.PathLike, count: int = 8, width: int = 160) -> list[Path]:
     """Write ``count`` JPEG thumbnails at evenly spaced times.
 
     Parameters
@@ -90,7 +88,7 @@ def make_thumbnails(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from annotate.media.synthetic import make_synthetic_film
+    >>> from tests.support.synthetic import make_synthetic_film
     >>> with tempfile.TemporaryDirectory() as d:
     ...     film = make_synthetic_film(pathlib.Path(d) / "f.mp4", 1.0, 64, 48, fps=10)
     ...     thumbs = make_thumbnails(film, pathlib.Path(d) / "thumbs", count=3, width=32)
@@ -112,8 +110,7 @@ def make_thumbnails(
         height = max(1, round(frame.shape[0] * width / frame.shape[1]))
         small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         path = folder / f"thumb_{number:02d}.jpg"
-        ok = cv2.imwrite(str(path), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-                         [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
+        ok = cv2.imwrite(str(path), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
         if not ok:
             raise MediaError(f"Could not write thumbnail '{path}'. Check that the folder is writable.")
         paths.append(path)
@@ -123,8 +120,7 @@ def make_thumbnails(
 def _check_time(t_s: float, info: ProbeResult) -> None:
     if not 0 <= t_s <= info.duration_s + _TIME_TOLERANCE_S:
         raise ValueError(
-            f"Time {t_s!r} s is outside the film, which lasts {info.duration_s:.3f} s; "
-            "choose a time from 0 to the end."
+            f"Time {t_s!r} s is outside the film, which lasts {info.duration_s:.3f} s; choose a time from 0 to the end."
         )
 
 
@@ -136,7 +132,7 @@ def _decode_at(container, info: ProbeResult, times: list[float]) -> list[np.ndar
     pictures = []
     for t in times:
         wanted = info.start_time_s + t - _TIME_TOLERANCE_S
-        chosen = _decode_from(container, stream, wanted, max(0, int(wanted / stream.time_base)))
+        chosen = _decode_from(container, stream, wanted, max(0, int(wanted / time_base_of(stream))))
         if chosen is None:
             # Formats without an index (e.g. MPEG-TS) may seek past the last keyframe
             # before ``wanted``; decoding then yields nothing, so read from the start.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from annotate.schemes._yaml import RatingValueError, SchemeError, UnknownDimensionError, load_yaml_mapping, read_text
 from annotate.schemes.clip_tags import ClipTag, ClipVocabulary, TagGroup, parse_vocabulary
+from annotate.schemes.events import EventCode, EventGroup, code_groups
 from annotate.schemes.outcome import (
     Anchor,
     Composite,
@@ -27,10 +28,29 @@ from annotate.schemes.outcome import (
 )
 
 __all__ = [
-    "Anchor", "ClipTag", "ClipVocabulary", "Composite", "CompositePart", "Dimension", "RatingValueError",
-    "Scheme", "SchemeError", "SegmentGuidance", "TagGroup", "UnknownDimensionError", "builtin_schemes_dir",
-    "load_clip_vocabularies", "load_scheme", "load_schemes_dir", "parse_scheme", "parse_vocabulary",
-    "scheme_sha256", "verify_pin",
+    "Anchor",
+    "ClipTag",
+    "ClipVocabulary",
+    "Composite",
+    "CompositePart",
+    "Dimension",
+    "EventCode",
+    "EventGroup",
+    "RatingValueError",
+    "Scheme",
+    "SchemeError",
+    "SegmentGuidance",
+    "TagGroup",
+    "UnknownDimensionError",
+    "builtin_schemes_dir",
+    "code_groups",
+    "load_clip_vocabularies",
+    "load_scheme",
+    "load_schemes_dir",
+    "parse_scheme",
+    "parse_vocabulary",
+    "scheme_sha256",
+    "verify_pin",
 ]
 
 # Doctests and messages name the public module, not the private one the classes live in.
@@ -65,8 +85,10 @@ def load_schemes_dir(path: str | os.PathLike[str] | None = None) -> dict[str, tu
     """
     directory = Path(path) if path is not None else builtin_schemes_dir()
     if not directory.is_dir():
-        raise SchemeError(f"{directory}: rating scheme directory does not exist; create it or set "
-                          "ANNOTATE_SCHEMES_DIR to the folder holding the *.yaml scheme files")
+        raise SchemeError(
+            f"{directory}: rating scheme directory does not exist; create it or set "
+            "ANNOTATE_SCHEMES_DIR to the folder holding the *.yaml scheme files"
+        )
     loaded: dict[str, tuple[Scheme, str]] = {}
     files: dict[str, Path] = {}
     errors: list[str] = []
@@ -80,8 +102,10 @@ def load_schemes_dir(path: str | os.PathLike[str] | None = None) -> dict[str, tu
             errors.append(str(exc))
             continue
         if scheme.key in loaded:
-            errors.append(f"{file}: duplicate scheme key {scheme.key!r}, already defined in {files[scheme.key]}; "
-                          "each key may be defined by one file only (rename the key or remove one file)")
+            errors.append(
+                f"{file}: duplicate scheme key {scheme.key!r}, already defined in {files[scheme.key]}; "
+                "each key may be defined by one file only (rename the key or remove one file)"
+            )
             continue
         loaded[scheme.key], files[scheme.key] = (scheme, text), file
     if len(errors) == 1:
@@ -89,7 +113,6 @@ def load_schemes_dir(path: str | os.PathLike[str] | None = None) -> dict[str, tu
     if errors:
         raise SchemeError(f"{directory}: {len(errors)} rating scheme files have problems:\n" + "\n".join(errors))
     return loaded
-
 
 
 def load_clip_vocabularies(path: str | os.PathLike[str] | None = None) -> dict[str, tuple[ClipVocabulary, str]]:

@@ -16,11 +16,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from annotate.errors import InputError
+
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]*$"
 Loc = tuple[str | int, ...]
 
-class SchemeError(ValueError):
+
+class SchemeError(InputError):
     """A scheme file or scheme lookup is invalid; the message says where and how to fix it."""
 
 
@@ -30,7 +33,7 @@ class UnknownDimensionError(SchemeError, KeyError):
     __str__ = BaseException.__str__  # KeyError would quote the whole message
 
 
-class RatingValueError(ValueError):
+class RatingValueError(InputError):
     """A rating value that is not on a dimension's scale (wrong range, off the step grid, not a number)."""
 
 
@@ -58,7 +61,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return f"{value!r} ({type(value).__name__})"
     if isinstance(value, numbers.Real):
-        return _num(value)
+        return _num(float(value))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -70,8 +73,6 @@ def _format_loc(loc: Sequence[str | int]) -> str:
     return out
 
 
-
-
 def _choices(name: str, valid: typing.Iterable[str]) -> str:
     valid = list(valid)
     if not valid:
@@ -79,7 +80,6 @@ def _choices(name: str, valid: typing.Iterable[str]) -> str:
     text = f"valid names: {', '.join(valid)}"
     close = difflib.get_close_matches(name, valid, n=1)
     return text + (f" (did you mean {close[0]!r}?)" if close else "")
-
 
 
 def _model_at(root_model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
@@ -125,12 +125,19 @@ def _describe(error: Mapping[str, Any], root_model: type[BaseModel]) -> list[tup
     if kind == "string_type":
         if isinstance(value, (bool, int, float)) or hasattr(value, "isoformat"):
             # YAML turns 1.0, 2024-01-01 and yes/no into numbers, dates and booleans
-            what = "true/false" if isinstance(value, bool) else "a number" if isinstance(value, (int, float)) else "a date"
+            what = (
+                "true/false" if isinstance(value, bool) else "a number" if isinstance(value, (int, float)) else "a date"
+            )
             return [(loc, f"must be text; YAML read {value} as {what}: put the value in quotes")]
         return [(loc, f"must be text; got {_show(value)}")]
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == IDENTIFIER_PATTERN:
-        return [(loc, f"must be an identifier (a lowercase letter, then lowercase letters, digits or _), "
-                      f"e.g. 'positive_regard'; got {_show(value)}")]
+        return [
+            (
+                loc,
+                f"must be an identifier (a lowercase letter, then lowercase letters, digits or _), "
+                f"e.g. 'positive_regard'; got {_show(value)}",
+            )
+        ]
     if kind == "string_pattern_mismatch":
         return [(loc, f"must be letters/digits with . _ or - and no spaces, e.g. '1.0'; got {_show(value)}")]
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -177,8 +184,14 @@ def _duplicate_keys(node: yaml.Node, loc: Loc = (), seen: set[int] | None = None
                 continue
             line = key.start_mark.line + 1
             if key.value in first_line:
-                found.append((loc + (key.value,), line, f"duplicate key (first at line {first_line[key.value]}); "
-                                                         "YAML would silently keep only the last one"))
+                found.append(
+                    (
+                        loc + (key.value,),
+                        line,
+                        f"duplicate key (first at line {first_line[key.value]}); "
+                        "YAML would silently keep only the last one",
+                    )
+                )
             first_line.setdefault(key.value, line)
             found += _duplicate_keys(value, loc + (key.value,), seen)
     elif isinstance(node, yaml.SequenceNode):
@@ -188,12 +201,13 @@ def _duplicate_keys(node: yaml.Node, loc: Loc = (), seen: set[int] | None = None
 
 
 def _raise(origin: str, problems: list[tuple[int | None, Loc, str]], what: str = "rating scheme") -> typing.NoReturn:
-    lines = [f"{origin}{f':{line}' if line else ''}: {_format_loc(loc) + ': ' if loc else ''}{msg}"
-             for line, loc, msg in problems]
+    lines = [
+        f"{origin}{f':{line}' if line else ''}: {_format_loc(loc) + ': ' if loc else ''}{msg}"
+        for line, loc, msg in problems
+    ]
     if len(lines) == 1:
         raise SchemeError(lines[0])
     raise SchemeError(f"{origin}: {len(lines)} problems in {what}:\n  " + "\n  ".join(lines))
-
 
 
 def read_text(path: Path) -> str:
@@ -204,10 +218,9 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SchemeError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                          "save the file as UTF-8") from None
-
-
+        raise SchemeError(
+            f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); save the file as UTF-8"
+        ) from None
 
 
 M = typing.TypeVar("M", bound=BaseModel)
@@ -235,16 +248,21 @@ def parse_model(text: str, origin: str, model: type[M], what: str) -> M:
         mark = exc.problem_mark or exc.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         detail = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise SchemeError(f"{origin}{where}: YAML syntax error: {detail} (line {mark.line + 1 if mark else '?'}, "
-                          f"column {mark.column + 1 if mark else '?'})") from None
+        raise SchemeError(
+            f"{origin}{where}: YAML syntax error: {detail} (line {mark.line + 1 if mark else '?'}, "
+            f"column {mark.column + 1 if mark else '?'})"
+        ) from None
     except yaml.YAMLError as exc:
         raise SchemeError(f"{origin}: YAML error: {exc}") from None
     if root is None:
-        raise SchemeError(f"{origin}: file is empty; a {what} is a mapping of 'field: value' lines "
-                          "(see rating_schemes/README.md)")
+        raise SchemeError(
+            f"{origin}: file is empty; a {what} is a mapping of 'field: value' lines (see rating_schemes/README.md)"
+        )
     if not isinstance(data, dict):
-        raise SchemeError(f"{origin}:{root.start_mark.line + 1}: the top level must be a mapping of 'field: value' "
-                          f"lines (key, version, title, ...); got a {type(data).__name__}")
+        raise SchemeError(
+            f"{origin}:{root.start_mark.line + 1}: the top level must be a mapping of 'field: value' "
+            f"lines (key, version, title, ...); got a {type(data).__name__}"
+        )
     duplicates = _duplicate_keys(root)
     if duplicates:
         _raise(origin, [(line, loc, msg) for loc, line, msg in duplicates], what)
@@ -253,5 +271,3 @@ def parse_model(text: str, origin: str, model: type[M], what: str) -> M:
     except ValidationError as exc:
         problems = [(loc, msg) for error in exc.errors() for loc, msg in _describe(error, model)]
         _raise(origin, [(_line_of(root, loc), loc, msg) for loc, msg in problems], what)
-
-

@@ -34,7 +34,7 @@ class TagGroup(_Model):
     tags: list[ClipTag] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_tags(self) -> "TagGroup":
+    def _unique_tags(self) -> TagGroup:
         names = [t.name for t in self.tags]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -48,9 +48,11 @@ class ClipLength(_Model):
     note: str = ""
 
     @model_validator(mode="after")
-    def _order(self) -> "ClipLength":
+    def _order(self) -> ClipLength:
         if self.max_seconds <= self.min_seconds:
-            raise ValueError(f"max_seconds must be greater than min_seconds (got {self.min_seconds:g} and {self.max_seconds:g})")
+            raise ValueError(
+                f"max_seconds must be greater than min_seconds (got {self.min_seconds:g} and {self.max_seconds:g})"
+            )
         return self
 
 
@@ -66,7 +68,7 @@ class ClipVocabulary(_Model):
     groups: list[TagGroup] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_groups(self) -> "ClipVocabulary":
+    def _unique_groups(self) -> ClipVocabulary:
         names = [g.name for g in self.groups]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -96,7 +98,9 @@ class ClipVocabulary(_Model):
             valid = {t.name for t in group.tags}
             unknown = [t for t in tags if t not in valid]
             if unknown:
-                raise SchemeError(f"{group.label}: unknown tag(s) {', '.join(unknown)}; choose from {', '.join(sorted(valid))}")
+                raise SchemeError(
+                    f"{group.label}: unknown tag(s) {', '.join(unknown)}; choose from {', '.join(sorted(valid))}"
+                )
             if len(tags) > 1 and not group.multiple:
                 raise SchemeError(f"{group.label}: choose one tag, not {len(tags)}")
             if tags:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from annotate.schemes._yaml import (
     IDENTIFIER_PATTERN,
-    Loc,
     VERSION_PATTERN,
+    Loc,
     RatingValueError,
     SchemeError,
     UnknownDimensionError,
@@ -33,6 +33,7 @@ from annotate.schemes._yaml import (
     parse_model,
     read_text,
 )
+from annotate.schemes.events import EventGroup, check_event_groups  # event groups beside the scales (issue 19)
 
 MAX_SCALE_POINTS = 1000  # a finer grid is almost surely a mistyped step
 _TOLERANCE = 1e-9
@@ -40,6 +41,7 @@ Number = Annotated[float, BeforeValidator(_reject_non_number)]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=64)]
 Text = Annotated[str, Field(min_length=1)]
 Direction = Literal["higher_better", "higher_worse"]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
@@ -90,26 +92,51 @@ class Dimension(_Model):
             raise _Problems([(("max",), f"must be greater than min (got min={_num(self.min)}, max={_num(self.max)})")])
         steps = (self.max - self.min) / self.step
         if abs(steps - round(steps)) > _TOLERANCE * max(1.0, steps):
-            raise _Problems([(("step",), f"must divide the range max - min = {_num(self.max - self.min)} into whole "
-                              f"steps (got step={_num(self.step)}); choose e.g. 1 or 0.5")])
+            raise _Problems(
+                [
+                    (
+                        ("step",),
+                        f"must divide the range max - min = {_num(self.max - self.min)} into whole "
+                        f"steps (got step={_num(self.step)}); choose e.g. 1 or 0.5",
+                    )
+                ]
+            )
         if steps > MAX_SCALE_POINTS:
-            raise _Problems([(("step",), f"gives {round(steps) + 1} scale points (more than {MAX_SCALE_POINTS}); "
-                              "check step, min and max")])
+            raise _Problems(
+                [
+                    (
+                        ("step",),
+                        f"gives {round(steps) + 1} scale points (more than {MAX_SCALE_POINTS}); "
+                        "check step, min and max",
+                    )
+                ]
+            )
         problems: list[tuple[Loc, str]] = []
         seen: dict[float, int] = {}
         for i, anchor in enumerate(self.anchors):
             where: Loc = ("anchors", i, "value")
             if not self.min - _TOLERANCE <= anchor.value <= self.max + _TOLERANCE:
-                problems.append((where, f"{_num(anchor.value)} is outside the scale range "
-                                        f"{_num(self.min)} to {_num(self.max)}"))
+                problems.append(
+                    (where, f"{_num(anchor.value)} is outside the scale range {_num(self.min)} to {_num(self.max)}")
+                )
                 continue
             snapped = self._snap(anchor.value)
             if snapped is None:
-                problems.append((where, f"{_num(anchor.value)} is not on the step grid "
-                                        f"(values must be {self._grid_text()}); fix the value or the step"))
+                problems.append(
+                    (
+                        where,
+                        f"{_num(anchor.value)} is not on the step grid "
+                        f"(values must be {self._grid_text()}); fix the value or the step",
+                    )
+                )
             elif snapped in seen:
-                problems.append((where, f"duplicate anchor value {_num(snapped)} (also anchors[{seen[snapped]}]); "
-                                        "each scale point may have one anchor"))
+                problems.append(
+                    (
+                        where,
+                        f"duplicate anchor value {_num(snapped)} (also anchors[{seen[snapped]}]); "
+                        "each scale point may have one anchor",
+                    )
+                )
             else:
                 seen[snapped] = i
         if problems:
@@ -208,8 +235,10 @@ class Composite(_Model):
     def value_range(self, scheme: Scheme) -> tuple[float, float]:
         """Lowest and highest possible composite score (reversal does not change a part's range)."""
         pairs = self._contributions(scheme)
-        return (self._combine([p.weight * d.min for p, d in pairs]),
-                self._combine([p.weight * d.max for p, d in pairs]))
+        return (
+            self._combine([p.weight * d.min for p, d in pairs]),
+            self._combine([p.weight * d.max for p, d in pairs]),
+        )
 
 
 class SegmentGuidance(_Model):
@@ -247,33 +276,55 @@ class Scheme(_Model):
     notes: str = ""
     unit: Literal["global"] = "global"
     segment: SegmentGuidance = SegmentGuidance()
-    dimensions: list[Dimension] = Field(min_length=1)
+    dimensions: list[Dimension] = []  # at least one, unless event_groups are given (checked below)
     composites: list[Composite] = []
+    event_groups: list[EventGroup] = []  # issue 19: an ethogram of event codes; see annotate.schemes.events
 
     @model_validator(mode="after")
     def _check_names(self) -> Scheme:
         problems: list[tuple[Loc, str]] = []
+        # --- issue 19: a scheme holds scales, event groups or both
+        if not self.dimensions and not self.event_groups:
+            problems.append(
+                (("dimensions",), "must have at least 1 entry (or give event_groups for an events-only scheme)")
+            )
+        problems += check_event_groups(self.event_groups)
+        # ---
         names: dict[str, int] = {}
         for i, dim in enumerate(self.dimensions):
             if dim.name in names:
-                problems.append((("dimensions", i, "name"), f"duplicate dimension name {dim.name!r} "
-                                 f"(also dimensions[{names[dim.name]}]); give each dimension its own name"))
+                problems.append(
+                    (
+                        ("dimensions", i, "name"),
+                        f"duplicate dimension name {dim.name!r} "
+                        f"(also dimensions[{names[dim.name]}]); give each dimension its own name",
+                    )
+                )
             names.setdefault(dim.name, i)
         composite_names: dict[str, int] = {}
         for c, comp in enumerate(self.composites):
             if comp.name in names or comp.name in composite_names:
-                problems.append((("composites", c, "name"), f"name {comp.name!r} is already used by a "
-                                 "dimension or another composite; names must be unique across both"))
+                problems.append(
+                    (
+                        ("composites", c, "name"),
+                        f"name {comp.name!r} is already used by a "
+                        "dimension or another composite; names must be unique across both",
+                    )
+                )
             composite_names.setdefault(comp.name, c)
             used: set[str] = set()
             for p, part in enumerate(comp.parts):
                 where: Loc = ("composites", c, "parts", p, "dimension")
                 if part.dimension not in names:
-                    problems.append((where, f"unknown dimension {part.dimension!r}; "
-                                     f"{_choices(part.dimension, names)}"))
+                    problems.append((where, f"unknown dimension {part.dimension!r}; {_choices(part.dimension, names)}"))
                 elif part.dimension in used:
-                    problems.append((where, f"dimension {part.dimension!r} appears twice in this composite; "
-                                     "list it once and use weight instead"))
+                    problems.append(
+                        (
+                            where,
+                            f"dimension {part.dimension!r} appears twice in this composite; "
+                            "list it once and use weight instead",
+                        )
+                    )
                 used.add(part.dimension)
         if problems:
             raise _Problems(problems)
@@ -284,22 +335,22 @@ class Scheme(_Model):
         for dim in self.dimensions:
             if dim.name == name:
                 return dim
-        raise UnknownDimensionError(f"scheme {self.key!r} has no dimension {name!r}; "
-                                    f"{_choices(name, [d.name for d in self.dimensions])}")
+        raise UnknownDimensionError(
+            f"scheme {self.key!r} has no dimension {name!r}; {_choices(name, [d.name for d in self.dimensions])}"
+        )
 
     def composite(self, name: str) -> Composite:
         """The composite called ``name``; :class:`UnknownDimensionError` lists the valid names."""
         for comp in self.composites:
             if comp.name == name:
                 return comp
-        raise UnknownDimensionError(f"scheme {self.key!r} has no composite {name!r}; "
-                                    f"{_choices(name, [c.name for c in self.composites])}")
+        raise UnknownDimensionError(
+            f"scheme {self.key!r} has no composite {name!r}; {_choices(name, [c.name for c in self.composites])}"
+        )
 
     def dimension_names(self) -> list[str]:
         """Dimension names in file order."""
         return [dim.name for dim in self.dimensions]
-
-
 
 
 def parse_scheme(text: str, origin: str = "<text>") -> Scheme:
@@ -374,8 +425,8 @@ def verify_pin(scheme: Scheme, text: str, pinned_sha256: str | None, origin: str
     """
     current = scheme_sha256(text)
     if pinned_sha256 is not None and pinned_sha256 != current:
-        raise SchemeError(f"{origin}: scheme {scheme.key!r} version {scheme.version!r} is already used by ratings "
-                          f"and its text has changed (pinned sha256 {pinned_sha256[:8]}..., file now "
-                          f"{current[:8]}...); restore the pinned text or bump 'version'")
-
-
+        raise SchemeError(
+            f"{origin}: scheme {scheme.key!r} version {scheme.version!r} is already used by ratings "
+            f"and its text has changed (pinned sha256 {pinned_sha256[:8]}..., file now "
+            f"{current[:8]}...); restore the pinned text or bump 'version'"
+        )

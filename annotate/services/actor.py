@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from annotate.services.errors import PermissionDenied
@@ -18,6 +19,23 @@ class Actor:
     def is_researcher(self) -> bool:
         return self.role in ("researcher", "admin")
 
+    @property
+    def account_id(self) -> int:
+        """The user's id; acts that belong to a person (a rater's media link, a clinician's clip) need one.
+
+        Examples
+        --------
+        >>> Actor(None, "cli", "command line", "admin").account_id
+        Traceback (most recent call last):
+        ...
+        annotate.services.errors.PermissionDenied: This needs a user account; the command line acts as the machine's owner (name one with --as).
+        """
+        if self.user_id is None:
+            raise PermissionDenied(
+                "This needs a user account; the command line acts as the machine's owner (name one with --as)."
+            )
+        return self.user_id
+
 
 def require_role(actor: Actor, *roles: str) -> None:
     """Raise PermissionDenied unless ``actor`` has one of ``roles`` (admin may do everything).
@@ -33,4 +51,10 @@ def require_role(actor: Actor, *roles: str) -> None:
     if actor.role == "admin" or actor.role in roles:
         return
     needed = " or ".join(roles)
-    raise PermissionDenied(f"This needs the {needed} role; {actor.username} is a {actor.role}.")
+    caller = sys._getframe(1)
+    operation = (
+        f"{str(caller.f_globals.get('__name__', '')).removeprefix('annotate.services.')}.{caller.f_code.co_name}"
+    )
+    raise PermissionDenied(
+        f"This needs the {needed} role; {actor.username} is a {actor.role}.", actor=actor, operation=operation
+    )

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from annotate.config import Settings
 from annotate.db.models import Recording, Study, User
-from annotate.services import assignments, rating, recordings, studies, study_status, users
+from annotate.services import accounts, assignments, films, rating, studies
 from annotate.services.errors import ServiceError
 
 DEMO_STUDY = "DEMO"
 DEMO_SCHEME = "ainsworth_sensitivity"
-# (username, password, role, display name) — demo only; the README says to change them.
+# (username, password, role, display name) — demo only: the accounts are flagged as demo (a banner on
+# every page; `annotate serve` refuses without --demo while one is active) and skip the password rules.
 DEMO_USERS = [
     ("admin", "demo-admin", "admin", "Demo admin"),
     ("researcher", "demo-researcher", "researcher", "Demo researcher"),
@@ -45,22 +46,30 @@ def create_demo(
 ) -> DemoResult:
     logins = [(u, p, r) for u, p, r, _ in DEMO_USERS]
     if session.scalar(select(Study).where(Study.key == DEMO_STUDY)):
+        mark_demo_accounts(session)
         return DemoResult(False, logins, 0, 0)
     for username, password, role, display in DEMO_USERS:
         if not session.scalar(select(User).where(User.username == username)):
-            users.create_user(session, None, username, password, role, display)
+            accounts.create_user(session, None, username, password, role, display, is_demo=True)
     session.commit()
-    researcher = users.actor_of(users.get_user(session, "researcher"))
+    researcher = accounts.actor_of(accounts.get_user(session, "researcher"))
     manifest = settings.sample_media_dir / "manifest.csv"
     if not manifest.exists():
-        raise ServiceError(f"{manifest} is missing; run `annotate sample-media` to make the demo films.")
+        raise ServiceError(f"{manifest} is missing; run `make sample-media` to make the demo films.")
     rows = list(csv.DictReader(io.StringIO(manifest.read_text())))
     # Protocol order, not the (shuffled) manifest order: treatment arm first, baseline first.
     arms = sorted({r["arm"] for r in rows}, key=lambda a: (a != "VIPP", a))
     tps = sorted({r["timepoint"] for r in rows if r["timepoint"]}, key=lambda t: (t != "baseline", t))
     studies.create_study(
-        session, researcher, settings, DEMO_STUDY, arms=arms, timepoints=tps, scheme_key=DEMO_SCHEME,
-        segment_seconds=15, title="Demo trial (synthetic films)",
+        session,
+        researcher,
+        settings,
+        DEMO_STUDY,
+        arms=arms,
+        timepoints=tps,
+        scheme_key=DEMO_SCHEME,
+        segment_seconds=15,
+        title="Demo trial (synthetic films)",
     )
     clinician_of = {r["participant"] for r in rows if r["purpose"] == "intervention"}
     part_csv = "participant,arm,clinician\n" + "".join(
@@ -69,10 +78,10 @@ def create_demo(
     )
     studies.import_participants(session, researcher, DEMO_STUDY, part_csv)
     session.commit()
-    items = recordings.items_from_manifest(manifest.read_bytes(), manifest.parent)
-    outcomes = recordings.ingest(session, researcher, settings, DEMO_STUDY, items, progress)
+    items = films.items_from_manifest(manifest.read_bytes(), manifest.parent)
+    outcomes = films.ingest(session, researcher, settings, DEMO_STUDY, items, progress)
     # Three raters for two time points leaves one spare rater per family for double-coding.
-    study_status.update_settings(session, researcher, DEMO_STUDY, double_code_share=0.3)
+    studies.update_settings(session, researcher, DEMO_STUDY, double_code_share=0.3)
     assignments.plan_study(session, researcher, DEMO_STUDY, ["rater1", "rater2", "rater3"], seed=2026)
     session.commit()
     _simulate_ratings(session, rows, ["rater2", "rater3"])
@@ -85,6 +94,17 @@ def create_demo(
     )
 
 
+def mark_demo_accounts(session: Session) -> list[str]:
+    """Flag as demo every account that still has its published demo password (databases made before
+    accounts had the flag), so the banner and ``annotate serve`` see them."""
+    marked = []
+    for username, password, _role, _display in DEMO_USERS:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None and not user.is_demo and accounts.passwords.verify_password(user.password_hash, password):
+            user.is_demo = True
+            marked.append(username)
+    return marked
+
 
 def _simulate_ratings(session: Session, rows: list[dict[str, str]], raters: list[str]) -> None:
     """Finished work of two demo raters, so the researcher pages have data at once; rater1's
@@ -94,9 +114,11 @@ def _simulate_ratings(session: Session, rows: list[dict[str, str]], raters: list
     family_level = {r["participant"]: rng.gauss(4.5, 1.3) for r in rows}
     arm_of = {r["participant"]: r["arm"] for r in rows}
     for name in raters:
-        actor = users.actor_of(users.get_user(session, name))
+        actor = accounts.actor_of(accounts.get_user(session, name))
         for item in rating.rater_queue(session, actor).items:
-            rec = session.scalar(select(Recording).where(Recording.blind_code == item.blind_code))
+            rec = session.scalars(select(Recording).where(Recording.blind_code == item.blind_code)).one()
+            if rec.participant is None:
+                continue  # an intervention film has no rating; assessment films always have a family
             family = rec.participant.external_id
             effect = 1.2 if arm_of[family] == "VIPP" and rec.timepoint and rec.timepoint.name != "baseline" else 0.0
             score = min(9, max(1, round(family_level[family] + effect + rng.gauss(0, 0.8))))

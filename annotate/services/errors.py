@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from annotate.errors import AnnotateError
 
 
-class ServiceError(Exception):
+class ServiceError(AnnotateError):
     """A request that cannot be carried out; the message is shown to the user."""
 
 
 class PermissionDenied(ServiceError):
-    """The acting user's role or assignments do not allow this."""
+    """The acting user's role or assignments do not allow this. ``actor`` and ``operation`` (when the
+    raise site knows them) go into the audit entry of the refused attempt."""
+
+    def __init__(self, message: str, *, actor: Any = None, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.actor = actor
+        self.operation = operation
 
 
 class NotFound(ServiceError):

@@ -71,6 +71,8 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
+from annotate.errors import InputError
+
 ARMS: tuple[str, str] = ("treatment", "control")
 """The two true arms, as ``GuessCounts.arm`` and the ``true_arm`` column spell them."""
 
@@ -80,7 +82,7 @@ GUESSES: tuple[str, str, str] = ("treatment", "control", "dont_know")
 _WRONG_GUESS_WEIGHT = Fraction(1, 2)  # James (1996): a wrong guess counts half a "don't know"
 
 
-class BlindingInputError(ValueError):
+class BlindingInputError(InputError):
     """The guesses cannot be analysed as given; the message says what to fix."""
 
 
@@ -165,9 +167,7 @@ def _z(confidence: float) -> float:
 
 def _answered(counts: object, expected_arm: str | None = None) -> GuessCounts:
     if not isinstance(counts, GuessCounts):
-        raise BlindingInputError(
-            f"expected GuessCounts for the {expected_arm or 'arm'}; got {type(counts).__name__}"
-        )
+        raise BlindingInputError(f"expected GuessCounts for the {expected_arm or 'arm'}; got {type(counts).__name__}")
     if expected_arm is not None and counts.arm != expected_arm:
         raise BlindingInputError(
             f"the {expected_arm} argument holds the {counts.arm} arm's guesses; pass the treatment arm first"
@@ -221,9 +221,7 @@ def bang_index(counts: GuessCounts, confidence: float = 0.95) -> BangIndex:
     n = counts.n
     p_correct, p_incorrect = Fraction(counts.correct, n), Fraction(counts.incorrect, n)
     value = p_correct - p_incorrect
-    variance = (
-        p_correct * (1 - p_correct) + p_incorrect * (1 - p_incorrect) + 2 * p_correct * p_incorrect
-    ) / n
+    variance = (p_correct * (1 - p_correct) + p_incorrect * (1 - p_incorrect) + 2 * p_correct * p_incorrect) / n
     se, low, high = _interval(value, variance, z)
     return BangIndex(counts.arm, float(value), se, low, high, n)
 
@@ -289,9 +287,7 @@ def james_index(treatment: GuessCounts, control: GuessCounts, confidence: float 
         marginal = sum(weight[r][a] * guessed[r] + weight[g][r] * decided[r] for r in range(2))
         spread += p[g][a] * (1 - p_dk) ** 2 * ((1 - p_dk) * weight[g][a] - (1 + kappa) * marginal) ** 2
     variance = (
-        spread / (4 * chance**2)
-        + p_dk * (1 - p_dk)
-        - (1 - p_dk) * (1 + kappa) * (p_dk + (1 - p_dk) * (1 + kappa) / 4)
+        spread / (4 * chance**2) + p_dk * (1 - p_dk) - (1 - p_dk) * (1 + kappa) * (p_dk + (1 - p_dk) * (1 + kappa) / 4)
     ) / total
     se, low, high = _interval(value, variance, z)
     return JamesIndex(float(value), se, low, high, total)
@@ -304,7 +300,7 @@ def _rows(frame_or_records: Any, true_arm: str, guess: str) -> Iterable[tuple[ob
             raise BlindingInputError(
                 f"the table has no column {missing[0]!r}; its columns are {list(frame_or_records.columns)}"
             )
-        return zip(frame_or_records[true_arm].tolist(), frame_or_records[guess].tolist())
+        return zip(frame_or_records[true_arm].tolist(), frame_or_records[guess].tolist(), strict=False)
     rows = []
     for position, record in enumerate(frame_or_records):
         if not isinstance(record, Mapping):

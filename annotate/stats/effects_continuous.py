@@ -173,9 +173,7 @@ class HedgesG:
     n2: int
 
 
-def hedges_g_from_summary(
-    mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int
-) -> HedgesG:
+def hedges_g_from_summary(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) -> HedgesG:
     """Hedges' *g* with its Borenstein et al. (2009) variance and 95 % CI from summary data.
 
     Parameters
@@ -230,9 +228,7 @@ def hedges_g_from_summary(
     )
 
 
-def hedges_g(
-    treatment: Sequence[float | None] | np.ndarray, control: Sequence[float | None] | np.ndarray
-) -> HedgesG:
+def hedges_g(treatment: Sequence[float | None] | np.ndarray, control: Sequence[float | None] | np.ndarray) -> HedgesG:
     """Hedges' *g* (treatment - control) from raw scores; see :func:`hedges_g_from_summary`.
 
     Examples

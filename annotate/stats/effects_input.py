@@ -20,11 +20,13 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as sps
 
+from annotate.errors import InputError
+
 Z_975: float = float(sps.norm.ppf(0.975))
 """Standard normal 97.5 % quantile used by the normal-theory 95 % intervals."""
 
 
-class EffectsInputError(ValueError):
+class EffectsInputError(InputError):
     """The data cannot be analysed as given; the message says what to fix."""
 
 
@@ -77,7 +79,8 @@ def observed(values: Sequence[float | None] | np.ndarray, name: str) -> np.ndarr
     array([3., 4.])
     """
     array = score_array(values, name)
-    return array[~np.isnan(array)]
+    kept: np.ndarray = array[~np.isnan(array)]
+    return kept
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -102,10 +105,10 @@ def count(value: object, name: str) -> int:
     >>> count(3, "events")
     3
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if not (_is_real(value) and float(value).is_integer()):
-            raise EffectsInputError(f"{name} must be a whole number; got {value!r}")
-    number = int(value)
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole and not (isinstance(value, numbers.Real) and _is_real(value) and float(value).is_integer()):
+        raise EffectsInputError(f"{name} must be a whole number; got {value!r}")
+    number: int = int(value)  # type: ignore[call-overload]  # an Integral or a whole Real, checked above
     if number < 0:
         raise EffectsInputError(f"{name} must not be negative; got {number}")
     return number

@@ -189,9 +189,7 @@ def paired_change(
     x0 = score_array(before, "before")
     x1 = score_array(after, "after")
     if x0.size != x1.size:
-        raise EffectsInputError(
-            f"before and after must list the same participants; got {x0.size} and {x1.size} scores"
-        )
+        raise EffectsInputError(f"before and after must list the same participants; got {x0.size} and {x1.size} scores")
     changes = (x1 - x0)[~np.isnan(x0) & ~np.isnan(x1)]
     n = int(changes.size)
     if n == 0:

@@ -95,8 +95,7 @@ def bland_altman(ratings: Ratings, confidence: float = 0.95) -> BlandAltman:
     """
     if ratings.n_raters != 2:
         raise NotApplicable(
-            f"Bland-Altman compares two raters, these ratings have {ratings.n_raters}; "
-            "select a rater pair"
+            f"Bland-Altman compares two raters, these ratings have {ratings.n_raters}; select a rater pair"
         )
     values = ratings.values
     both = ~np.isnan(values).any(axis=1)

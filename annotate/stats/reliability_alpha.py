@@ -52,11 +52,12 @@ def unit_coincidences(ratings: Ratings) -> np.ndarray:
     outer = counts[:, :, None] * counts[:, None, :]
     q = counts.shape[1]
     outer[:, np.arange(q), np.arange(q)] -= counts
-    return outer / (m_u - 1)[:, None, None]
+    result: np.ndarray = outer / (m_u - 1)[:, None, None]
+    return result
 
 
 def metric_delta2(
-    level: Level, categories: tuple, n_c: np.ndarray, category_values: np.ndarray | None
+    level: Level, categories: tuple[object, ...], n_c: np.ndarray, category_values: np.ndarray | None
 ) -> np.ndarray:
     """Squared metric differences ``delta2_ck``; batched over leading axes of ``n_c`` for ordinal."""
     q = len(categories)
@@ -67,12 +68,14 @@ def metric_delta2(
         # mid_c = sum_{g<c} n_g + n_c / 2, equal to sum_{g=c..k} n_g - (n_c + n_k) / 2.
         before = np.cumsum(n_c, axis=-1) - n_c
         mid = before + n_c / 2
-        return (mid[..., None, :] - mid[..., :, None]) ** 2
+        ordinal: np.ndarray = (mid[..., None, :] - mid[..., :, None]) ** 2
+        return ordinal
     if category_values is None:
         raise NotApplicable(f"{level} alpha needs numeric categories; use nominal or ordinal")
     c, k = category_values[:, None], category_values[None, :]
     if level == "interval":
-        return (c - k) ** 2
+        interval: np.ndarray = (c - k) ** 2
+        return interval
     if level == "ratio":
         if (category_values < 0).any():
             raise NotApplicable("ratio alpha needs non-negative category values; use interval")
@@ -128,7 +131,7 @@ def krippendorff_alpha(ratings: Ratings, level: Level = "nominal") -> Krippendor
 
 
 def alpha_from_coincidences(
-    coincidences: np.ndarray, level: Level, categories: tuple, values: np.ndarray | None
+    coincidences: np.ndarray, level: Level, categories: tuple[object, ...], values: np.ndarray | None
 ) -> np.ndarray:
     """Alpha for a batch of coincidence matrices ``(B, q, q)``; NaN where D_e = 0."""
     n_c = coincidences.sum(axis=2)

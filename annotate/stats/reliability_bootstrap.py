@@ -100,7 +100,7 @@ def bootstrap_alpha_samples(
     o_u = unit_coincidences(ratings)
     q = o_u.shape[1]
     coincidences = (multiplicities.astype(float) @ o_u.reshape(o_u.shape[0], q * q)).reshape(-1, q, q)
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for level in levels:
         values = ratings.category_values if level in ("interval", "ratio") else None
         out[level] = alpha_from_coincidences(coincidences, level, ratings.categories, values)
@@ -161,15 +161,11 @@ def bootstrap_intervals(
     icc_intervals: dict[str, BootstrapInterval] = {}
     if forms:
         n_complete = complete_case_values(ratings).shape[0]
-        samples = bootstrap_icc_samples(
-            ratings, resample_multiplicities(rng, n_complete, int(n_resamples))
-        )
+        samples = bootstrap_icc_samples(ratings, resample_multiplicities(rng, n_complete, int(n_resamples)))
         icc_intervals = {form: _percentile(samples[form], confidence) for form in forms}
     alpha_intervals: dict[str, BootstrapInterval] = {}
     if levels:
         n_pairable = int((ratings.present.sum(axis=1) >= 2).sum())
-        samples = bootstrap_alpha_samples(
-            ratings, resample_multiplicities(rng, n_pairable, int(n_resamples)), levels
-        )
+        samples = bootstrap_alpha_samples(ratings, resample_multiplicities(rng, n_pairable, int(n_resamples)), levels)
         alpha_intervals = {level: _percentile(samples[level], confidence) for level in levels}
     return BootstrapResult(int(n_resamples), seed, confidence, icc_intervals, alpha_intervals)

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from annotate.errors import InputError
+
 Category = str | int | float
 
 MISSING = -1
 
 
-class ReliabilityInputError(ValueError):
+class ReliabilityInputError(InputError):
     """The ratings cannot be analysed as given; the message says what to fix."""
 
 
@@ -47,7 +49,7 @@ def _is_number(value: object) -> bool:
 def _is_missing(value: object) -> bool:
     if value is None:
         return True
-    return _is_number(value) and math.isnan(float(value))
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(float(value))
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,11 +78,11 @@ class Ratings:
 
     @property
     def n_units(self) -> int:
-        return self.codes.shape[0]
+        return int(self.codes.shape[0])
 
     @property
     def n_raters(self) -> int:
-        return self.codes.shape[1]
+        return int(self.codes.shape[1])
 
     @property
     def n_ratings(self) -> int:
@@ -89,7 +91,8 @@ class Ratings:
     @property
     def present(self) -> np.ndarray:
         """Boolean ``(n_units, n_raters)`` mask of given ratings."""
-        return self.codes != MISSING
+        mask: np.ndarray = self.codes != MISSING
+        return mask
 
     @property
     def category_values(self) -> np.ndarray:
@@ -99,7 +102,8 @@ class Ratings:
                 "this statistic needs numeric scores, but the scale has text categories "
                 f"{list(self.categories)[:5]}; use a nominal statistic or numeric codes"
             )
-        return np.asarray(self.categories, dtype=float)
+        values: np.ndarray = np.asarray(self.categories, dtype=float)
+        return values
 
     @property
     def values(self) -> np.ndarray:
@@ -116,9 +120,9 @@ class Ratings:
         return np.bincount(flat, minlength=n_units * q).reshape(n_units, q)
 
 
-def _declared_scale(categories: Iterable[Category] | None, scores: list[Category]) -> tuple:
+def _declared_scale(categories: Iterable[Category] | None, scores: Sequence[Category | None]) -> tuple[Category, ...]:
     if categories is None:
-        used = list(dict.fromkeys(scores))
+        used = [s for s in dict.fromkeys(scores) if s is not None]  # missing scores were dropped before
         if all(_is_number(s) for s in used):
             return tuple(sorted(used))
         if all(isinstance(s, str) for s in used):
@@ -220,15 +224,12 @@ def ratings_from_long(
         bad = int(np.argmax(seen))
         unit, rater = unit_ids[bad // len(rater_ids)], rater_ids[bad % len(rater_ids)]
         raise ReliabilityInputError(
-            f"rater {rater!r} scored unit {unit!r} {int(seen.max())} times; keep one score per "
-            "unit and rater"
+            f"rater {rater!r} scored unit {unit!r} {int(seen.max())} times; keep one score per unit and rater"
         )
     codes = np.full((len(unit_ids), len(rater_ids)), MISSING, dtype=np.int64)
     codes[row_of, col_of] = category_codes
     if not ((codes != MISSING).sum(axis=1) >= 2).any():
-        raise ReliabilityInputError(
-            "no unit was scored by two or more raters; reliability needs double-coded units"
-        )
+        raise ReliabilityInputError("no unit was scored by two or more raters; reliability needs double-coded units")
     codes.setflags(write=False)
     return Ratings(tuple(unit_ids), tuple(rater_ids), scale, codes)
 

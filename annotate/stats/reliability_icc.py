@@ -77,7 +77,7 @@ class IccTable:
 def complete_case_values(ratings: Ratings) -> np.ndarray:
     """``(n, k)`` float matrix of the units rated by every rater (numeric scales only)."""
     complete = (ratings.codes != MISSING).all(axis=1)
-    values = ratings.values[complete]
+    values: np.ndarray = ratings.values[complete]
     if values.shape[0] < 2:
         raise NotApplicable(
             f"ICC needs at least two units scored by all {ratings.n_raters} raters; "
@@ -146,31 +146,33 @@ def intraclass_correlations(ratings: Ratings, confidence: float = 0.95) -> IccTa
     q = 1 - (1 - confidence) / 2
     df_n, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
 
-    icc1 = _ratio(msr - msw, msr + (k - 1) * msw)
-    icc2 = _ratio(msr - mse, msr + (k - 1) * mse + k * (msc - mse) / n)
-    icc3 = _ratio(msr - mse, msr + (k - 1) * mse)
-    icc1k = _ratio(msr - msw, msr)
-    icc2k = _ratio(msr - mse, msr + (msc - mse) / n)
-    icc3k = _ratio(msr - mse, msr)
+    # The point estimates come from the one statement of the six formulas (shared with the bootstrap).
+    arrays = icc_from_mean_squares(np.array([msr]), np.array([msc]), np.array([mse]), np.array([msw]), n, k)
+    point = {name: float(v[0]) if np.isfinite(v[0]) else None for name, v in arrays.items()}
+    icc1, icc2, icc3 = point["ICC(1,1)"], point["ICC(2,1)"], point["ICC(3,1)"]
+    icc1k, icc2k, icc3k = point["ICC(1,k)"], point["ICC(2,k)"], point["ICC(3,k)"]
 
     f1 = _ratio(msr, msw)
     f3 = _ratio(msr, mse)
     p1 = None if f1 is None else float(sps.f.sf(f1, df_n, df_w))
     p3 = None if f3 is None else float(sps.f.sf(f3, df_n, df_e))
 
-    def one_way_bounds(f_obs: float | None, df_den: int):
+    Bounds = tuple[float | None, float | None]
+
+    def one_way_bounds(f_obs: float | None, df_den: int) -> tuple[Bounds, Bounds]:
         if f_obs is None:
             return (None, None), (None, None)
         f_low = f_obs / sps.f.ppf(q, df_n, df_den)
         f_high = f_obs * sps.f.ppf(q, df_den, df_n)
         single = (_ratio(f_low - 1, f_low + k - 1), _ratio(f_high - 1, f_high + k - 1))
         # F = 0 (every unit has the same mean) leaves the average-measures bounds undefined.
-        average = tuple(None if fb <= 0 else 1 - 1 / fb for fb in (f_low, f_high))
+        average: Bounds = (None if f_low <= 0 else 1 - 1 / f_low, None if f_high <= 0 else 1 - 1 / f_high)
         return single, average
 
     ci1, ci1k = one_way_bounds(f1, df_w)
     ci3, ci3k = one_way_bounds(f3, df_e)
-    ci2, ci2k = (None, None), (None, None)
+    ci2: Bounds = (None, None)
+    ci2k: Bounds = (None, None)
     v = None
     if icc2 is not None and mse > 0:
         # McGraw & Wong (1996) erratum: Satterthwaite-type df v for the ICC(A,1) interval.
@@ -185,7 +187,8 @@ def intraclass_correlations(ratings: Ratings, confidence: float = 0.95) -> IccTa
         high = n * (f_lower * msr - mse) / (spread + n * f_lower * msr)
         ci2 = (float(low), float(high))
         # Spearman–Brown step-up; a bound at or below -1/(k-1) has no average-measures value.
-        ci2k = tuple(None if 1 + b * (k - 1) <= 0 else b * k / (1 + b * (k - 1)) for b in (low, high))
+        lo_k, hi_k = (None if 1 + b * (k - 1) <= 0 else float(b * k / (1 + b * (k - 1))) for b in (low, high))
+        ci2k = (lo_k, hi_k)
 
     rows = (
         (icc1, ci1, f1, df_w, p1),

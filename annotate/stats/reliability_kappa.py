@@ -123,7 +123,8 @@ def agreement_weights(ratings: Ratings, weights: WeightName | np.ndarray) -> np.
         if span == 0:
             return np.ones((q, q))
         distance = np.abs(x[:, None] - x[None, :]) / span
-        return 1 - distance if weights == "linear" else 1 - distance**2
+        weighted: np.ndarray = 1 - distance if weights == "linear" else 1 - distance**2
+        return weighted
     matrix = np.asarray(weights, dtype=float)
     if matrix.shape != (q, q):
         raise ValueError(f"a custom weight matrix must be {q} x {q} (one row per category)")
@@ -187,12 +188,10 @@ def cohen_kappa(ratings: Ratings, weights: WeightName | np.ndarray = "unweighted
     q_o = float((disagreement * observed).sum())
     q_e = float((disagreement * expected).sum())
     value = None if q_e == 0 else 1 - q_o / q_e
-    return CohenKappa(
-        value, _weights_name(weights), float(1 - q_o / w_max), float(1 - q_e / w_max), n
-    )
+    return CohenKappa(value, _weights_name(weights), float(1 - q_o / w_max), float(1 - q_e / w_max), n)
 
 
-def _t_interval(coef: float, se: float, n: int, confidence: float):
+def _t_interval(coef: float, se: float, n: int, confidence: float) -> tuple[float | None, float | None, float | None]:
     if n < 2 or not np.isfinite(se) or se == 0:
         return None, None, None
     t_crit = sps.t.ppf(1 - (1 - confidence) / 2, n - 1)
@@ -288,12 +287,12 @@ def agreement_coefficient(
         low, high, p_value = _t_interval(value, se, n, confidence)
         if low is None:
             se = None
-    return AgreementCoefficient(
-        coefficient, _weights_name(weights), value, p_a, p_e, se, low, high, p_value, n
-    )
+    return AgreementCoefficient(coefficient, _weights_name(weights), value, p_a, p_e, se, low, high, p_value, n)
 
 
-def _krippendorff_gwet_form(counts, weighted, w, weights, confidence) -> AgreementCoefficient:
+def _krippendorff_gwet_form(
+    counts: np.ndarray, weighted: bool, w: np.ndarray, weights: WeightName | np.ndarray, confidence: float
+) -> AgreementCoefficient:
     r_i = counts.sum(axis=1)
     n = counts.shape[0]
     r_mean = r_i.mean()
@@ -316,9 +315,7 @@ def _krippendorff_gwet_form(counts, weighted, w, weights, confidence) -> Agreeme
         low, high, p_value = _t_interval(value, se, n, confidence)
         if low is None:
             se = None
-    return AgreementCoefficient(
-        "krippendorff", _weights_name(weights), value, p_a, p_e, se, low, high, p_value, n
-    )
+    return AgreementCoefficient("krippendorff", _weights_name(weights), value, p_a, p_e, se, low, high, p_value, n)
 
 
 def gwet_ac(ratings: Ratings, weights: WeightName | np.ndarray = "unweighted") -> AgreementCoefficient:
@@ -355,19 +352,15 @@ def fleiss_kappa(ratings: Ratings, weights: WeightName | np.ndarray = "unweighte
         r_i = counts.sum(axis=1)
         two = r_i >= 2
         pi = (counts / r_i[:, None]).mean(axis=0)
-        disagree = (counts[two] * (r_i[two, None] - counts[two])) / (
-            r_i[two, None] * (r_i[two, None] - 1)
-        )
+        disagree = (counts[two] * (r_i[two, None] - counts[two])) / (r_i[two, None] * (r_i[two, None] - 1))
         spread = two.sum() * pi * (1 - pi)
         category_kappas = tuple(
-            None if s == 0 else float(1 - d / s) for d, s in zip(disagree.sum(axis=0), spread)
+            None if s == 0 else float(1 - d / s) for d, s in zip(disagree.sum(axis=0), spread, strict=False)
         )
         if np.all(r_i == r_i[0]):
             m, big_n = r_i[0], counts.shape[0]
             pq = pi * (1 - pi)
-            variance = 2 / (pq.sum() ** 2 * big_n * m * (m - 1)) * (
-                pq.sum() ** 2 - (pq * (1 - 2 * pi)).sum()
-            )
+            variance = 2 / (pq.sum() ** 2 * big_n * m * (m - 1)) * (pq.sum() ** 2 - (pq * (1 - 2 * pi)).sum())
             if family.value is not None and variance > 0:
                 z_null = float(family.value / np.sqrt(variance))
     return FleissKappa(

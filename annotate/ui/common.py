@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
+
 from annotate.config import Settings, get_settings
-from annotate.services import studies, users
+from annotate.errors import AnnotateError
+from annotate.services import accounts, studies
 from annotate.services.actor import Actor
-from annotate.services.errors import NotEnoughData, ServiceError
+from annotate.services.errors import NotEnoughData, PermissionDenied
 from annotate.services.session import unit_of_work
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 COOKIE = "annotate_session"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -25,7 +30,7 @@ def settings() -> Settings:
 
 
 @contextmanager
-def db() -> Iterator["Session"]:
+def db() -> Iterator[Session]:
     with unit_of_work(settings()) as session:
         yield session
 
@@ -38,7 +43,7 @@ def session_token() -> str | None:
 
 def current_actor() -> Actor | None:
     with db() as session:
-        return users.resolve_session(session, session_token())
+        return accounts.resolve_session(session, session_token())
 
 
 def call(fn: Callable[..., T], *args, **kwargs) -> T | None:
@@ -49,9 +54,12 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T | None:
     except NotEnoughData as exc:
         st.info(str(exc))
         return None
-    except ServiceError as exc:
+    except AnnotateError as exc:  # service, input, scheme and media errors: the message says what to fix
         st.error(str(exc))
         return None
+    except Exception:
+        log.exception("unexpected error in %s", getattr(fn, "__qualname__", fn))
+        raise
 
 
 def deferred(fn: Callable[..., T], *args, **kwargs) -> Callable[[], T]:
@@ -61,10 +69,23 @@ def deferred(fn: Callable[..., T], *args, **kwargs) -> Callable[[], T]:
     exist: the acting user is captured now and the service runs in its own unit of work then.
     """
     actor = st.session_state["actor"]
+    token = session_token()
 
     def make() -> T:
-        with db() as session:
-            return fn(session, actor, *args, **kwargs)
+        try:
+            with db() as session:
+                # The click may come long after the page was drawn: the login must still be live
+                # (not logged out in another tab, not deactivated, not idle) and its role unchanged.
+                if accounts.resolve_session(session, token) != actor:
+                    raise PermissionDenied(
+                        "Your session has ended: log in again to download.",
+                        actor=actor,
+                        operation=f"download {getattr(fn, '__qualname__', fn)}",
+                    )
+                return fn(session, actor, *args, **kwargs)
+        except Exception:
+            log.exception("download %s failed", getattr(fn, "__qualname__", fn))
+            raise
 
     return make
 
@@ -79,7 +100,7 @@ def pick_study(label: str = "Study") -> str | None:
     if st.session_state.get("study_key") not in keys:
         st.session_state["study_key"] = keys[0]
     titles = {i.key: f"{i.key} — {i.title}" for i in infos}
-    return st.selectbox(label, keys, key="study_key", format_func=titles.get)
+    return st.selectbox(label, keys, key="study_key", format_func=lambda key: titles[key])
 
 
 def flash(message: str, kind: str = "success") -> None:
@@ -90,6 +111,22 @@ def flash(message: str, kind: str = "success") -> None:
 def show_flashes() -> None:
     for kind, message in st.session_state.pop("_flash", []):
         getattr(st, kind)(message)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:/&])")
+
+
+def plain(text: str) -> str:
+    r"""Text one person wrote (a note, a caption, an anchor) for ``st.markdown`` as plain text:
+    every Markdown and HTML character is escaped, so no link, image or tag reaches the page and no
+    browser fetches another host because of what someone typed.
+
+    Examples
+    --------
+    >>> print(plain("![x](http://evil.example/a.png) *hi* <b>"))
+    \!\[x\]\(http\:\/\/evil\.example\/a\.png\) \*hi\* \<b\>
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 def fmt_time(seconds: float) -> str:

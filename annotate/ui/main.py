@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import streamlit as st
 
+from annotate.services import accounts
 from annotate.ui import common
 
-st.set_page_config(page_title="annotate", page_icon=":material/movie:", layout="wide")
+# An emoji icon is drawn by the browser itself: a ":material/…:" icon makes every page fetch the
+# favicon from fonts.gstatic.com, and the tool must work offline in a hospital network.
+st.set_page_config(page_title="annotate", page_icon="🎬", layout="wide")
 
-actor = common.current_actor()
-if actor is None:
+with common.db() as _session:
+    live = accounts.resolve_login(_session, common.session_token())
+    demo_accounts = accounts.active_demo_accounts(_session)
+if live is None:
     st.title("annotate")
     st.info("You are not logged in, or your session has expired.")
     st.markdown('<a href="/api/login" target="_self">Log in</a>', unsafe_allow_html=True)
     st.stop()
+actor = live.actor
+if demo_accounts:
+    st.warning(
+        f"**Demo accounts are active** ({', '.join(demo_accounts)}): their passwords are published, so this "
+        "installation is for trying annotate only. Before real films are added, an admin deactivates them "
+        "(Users page, or `annotate users deactivate NAME`).",
+        icon=":material/warning:",
+    )
 
 from annotate.ui import (  # noqa: E402
     pages_admin,
@@ -23,6 +36,7 @@ from annotate.ui import (  # noqa: E402
     pages_reliability,
     pages_researcher,
     pages_summaries,
+    pages_timing,
     pages_trial,
 )
 
@@ -31,7 +45,11 @@ PAGES = {
         st.Page(pages_rater.rate_page, title="Rate", icon=":material/rate_review:", url_path="rate"),
         st.Page(pages_rater.consensus_page, title="Consensus", icon=":material/handshake:", url_path="consensus"),
     ],
-    "clinician": [st.Page(pages_clinician.caseload_page, title="My families", icon=":material/family_restroom:", url_path="families")],
+    "clinician": [
+        st.Page(
+            pages_clinician.caseload_page, title="My families", icon=":material/family_restroom:", url_path="families"
+        )
+    ],
     "researcher": [
         st.Page(pages_researcher.studies_page, title="Studies", icon=":material/assignment:", url_path="studies"),
         st.Page(pages_researcher.films_page, title="Films", icon=":material/movie:", url_path="films"),
@@ -39,16 +57,53 @@ PAGES = {
         st.Page(pages_trial.progress_page, title="Progress", icon=":material/monitoring:", url_path="progress"),
         st.Page(pages_trial.gate_page, title="Study status", icon=":material/lock:", url_path="status"),
         st.Page(pages_data.data_page, title="Data in and out", icon=":material/swap_vert:", url_path="data"),
-        st.Page(pages_reliability.reliability_page, title="Reliability", icon=":material/compare_arrows:", url_path="reliability"),
-        st.Page(pages_reliability.certification_page, title="Certification", icon=":material/verified:", url_path="certification"),
+        st.Page(
+            pages_reliability.reliability_page,
+            title="Reliability",
+            icon=":material/compare_arrows:",
+            url_path="reliability",
+        ),
+        st.Page(
+            pages_reliability.certification_page,
+            title="Certification",
+            icon=":material/verified:",
+            url_path="certification",
+        ),
         st.Page(pages_summaries.summaries_page, title="Summaries", icon=":material/bar_chart:", url_path="summaries"),
+        st.Page(pages_timing.timing_page, title="Timing agreement", icon=":material/timer:", url_path="timing"),
     ],
 }
-PAGES["admin"] = PAGES["researcher"] + [st.Page(pages_admin.users_page, title="Users", icon=":material/manage_accounts:", url_path="users")]
+# The blinded analyst: studies, progress, status, masked summaries and exports, reliability (the
+# services mask arms and participants and refuse the allocation until unblinding).
+PAGES["analyst"] = [
+    p
+    for p in PAGES["researcher"]
+    if p.url_path in ("studies", "progress", "status", "data", "reliability", "summaries")
+]
+PAGES["admin"] = PAGES["researcher"] + [
+    st.Page(pages_admin.users_page, title="Users", icon=":material/manage_accounts:", url_path="users"),
+    st.Page(pages_admin.audit_page, title="Audit trail", icon=":material/history_edu:", url_path="audit"),
+]
+ACCOUNT = st.Page(pages_admin.account_page, title="My account", icon=":material/key:", url_path="account")
 
 with st.sidebar:
     st.markdown(f"**{actor.display_name}**  \n{actor.role}")
     st.markdown('<a href="/api/logout" target="_self">Log out</a>', unsafe_allow_html=True)
 
 st.session_state["actor"] = actor
-st.navigation(PAGES[actor.role]).run()
+st.session_state["login_session_id"] = live.session_id
+own_pages = PAGES[actor.role]
+
+
+def _home() -> None:
+    st.switch_page(own_pages[0])
+
+
+# Streamlit serves its default page at "/" only (a default page's url_path is ignored), so /rate
+# or /studies would say "Page not found". A hidden home page is the default and opens the role's
+# first page; every visible page keeps its own address.
+home = st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden")
+if live.must_change_password:  # a one-time password: nothing else until it is changed
+    st.navigation([ACCOUNT]).run()
+else:
+    st.navigation([home, *own_pages, ACCOUNT]).run()

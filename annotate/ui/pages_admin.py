@@ -1,31 +1,132 @@
-"""Admin page: local accounts."""
+"""Admin pages: accounts (Users) and the audit trail; and everyone's "My account" (change password)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
-
-from annotate.services import users
+from annotate.services import accounts
+from annotate.services.actor import Actor
 from annotate.ui import common
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+ACTIONS = ("Reset password (one-time)", "Change role", "Deactivate", "Activate", "Unlock")
+
+
+def _actor() -> Actor:
+    return st.session_state["actor"]
+
+
+def _change_password(session: Session, actor: Actor, old: str, new: str, keep: str | None) -> bool:
+    accounts.change_password(session, actor, old, new, keep_session=keep)
+    return True
+
+
+def account_page() -> None:
+    actor = st.session_state["actor"]
+    st.title("My account")
+    common.show_flashes()
+    st.caption(f"{actor.display_name} · {actor.username} · {actor.role}")
+    with common.db() as session:
+        live = accounts.resolve_login(session, common.session_token())
+    if live is not None and live.must_change_password:
+        st.warning("You logged in with a one-time password: choose your own password to go on.")
+    need = accounts.min_length(actor.role)
+    with st.form("change_password", clear_on_submit=True):
+        st.subheader("Change password")
+        old = st.text_input("Current password", type="password")
+        new = st.text_input(f"New password ({need}+ characters; a few unrelated words work well)", type="password")
+        again = st.text_input("New password again", type="password")
+        if st.form_submit_button("Change password", type="primary"):
+            if new != again:
+                st.error("The two new passwords differ; type the same new password twice.")
+            elif common.call(_change_password, actor, old, new, st.session_state.get("login_session_id")):
+                common.flash("Password changed; your other sessions ended.")
+                st.rerun()
 
 
 def users_page() -> None:
+    actor = _actor()
     st.title("Users")
     common.show_flashes()
-    rows = common.call(users.list_users, st.session_state["actor"]) or []
+    rows = common.call(accounts.accounts_list, actor) or []
     st.dataframe(pd.DataFrame([asdict(r) for r in rows]), hide_index=True, width="stretch")
+    names = [r.username for r in rows]
+    if names:
+        with st.form("user_action"):
+            st.subheader("Change an account")
+            c1, c2 = st.columns(2)
+            who = c1.selectbox("Account", names, key="acct_who")
+            action = c2.selectbox("Action", ACTIONS, key="acct_action")
+            role = c1.selectbox("New role (for Change role)", accounts.ROLES, key="acct_role")
+            st.caption("Role changes and deactivation are e-signed: enter your password.")
+            password = c2.text_input("Your password (signature)", type="password", key="acct_sign")
+            if st.form_submit_button("Apply", type="primary"):
+                _apply(actor, who, action, role, password)
     with st.form("add_user", clear_on_submit=True):
         st.subheader("Add a user")
         c1, c2 = st.columns(2)
         username = c1.text_input("Username")
         display = c2.text_input("Display name")
-        role = c1.selectbox("Role", users.ROLES)
-        password = c2.text_input("Initial password (8+ characters)", type="password")
+        role = c1.selectbox("Role", accounts.ROLES, key="new_role")
+        password = c2.text_input(
+            "Initial password (12+ characters for researchers and admins, 10+ for others)", type="password"
+        )
         if st.form_submit_button("Add user", type="primary"):
-            made = common.call(users.create_user, st.session_state["actor"], username, password, role, display or None)
+            made = common.call(accounts.create_user, actor, username, password, role, display or None)
             if made:
                 common.flash(f"User {made.username} added as {made.role}.")
                 st.rerun()
+
+
+def _apply(actor: Actor, who: str, action: str, role: str, password: str) -> None:
+    if action == ACTIONS[0]:
+        one_time = common.call(accounts.reset_password, actor, who)
+        if one_time:
+            st.success(f"One-time password for {who} (shown once; it must be changed at the next login):")
+            st.code(one_time, language=None)
+        return
+    if action in (ACTIONS[1], ACTIONS[2]):
+        meaning = f"I approve making {who} a {role}" if action == ACTIONS[1] else f"I approve deactivating {who}"
+        signature = common.call(accounts.sign, actor, password, meaning)
+        if signature is None:
+            return
+        done: object = (
+            common.call(accounts.set_role, actor, who, role, signature=signature)
+            if action == ACTIONS[1]
+            else common.call(accounts.deactivate, actor, who, signature=signature)
+        )
+        if done is not None:
+            common.flash(f"{meaning} — done and signed; {who}'s sessions ended.")
+            st.rerun()
+        return
+    common.call(accounts.activate if action == ACTIONS[3] else accounts.unlock, actor, who)
+    common.flash(f"{action}: {who}.")
+    st.rerun()
+
+
+def audit_page() -> None:
+    actor = _actor()
+    st.title("Audit trail")
+    st.caption(
+        "Append-only (the database refuses changes and deletions) and hash-chained: each entry's hash covers "
+        "its content and the previous entry's hash."
+    )
+    if st.button("Verify the chain"):
+        with common.db() as session:
+            check = accounts.audit.verify(session)
+        (st.success if check.ok else st.error)(check.message)
+    prefix = st.text_input("Action starts with", placeholder="e.g. login, user., refused, rating.")
+    rows = common.call(accounts.audit.recent, actor, limit=500, action=prefix.strip() or None) or []
+    st.dataframe(pd.DataFrame([asdict(r) for r in rows]), hide_index=True, width="stretch")
+    st.download_button(
+        "Export the whole trail (CSV)",
+        data=common.deferred(accounts.audit.export_csv),
+        file_name="audit_trail.csv",
+        mime="text/csv",
+    )

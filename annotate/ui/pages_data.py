@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from annotate.services import elan, export_formats, export_package, imports, recordings, study_status
+from annotate.services import exchange, films, policy, studies
 from annotate.services.errors import ImportRejected, ServiceError
 from annotate.ui import common
 
@@ -29,7 +29,7 @@ def _actor():
     return st.session_state["actor"]
 
 
-def _run(fn: Callable, *args, **kwargs):  # noqa: ANN202
+def _run(fn: Callable, *args, **kwargs):
     """Call an import; show row-numbered problems as a table, other service errors as a message."""
     try:
         with common.db() as session:
@@ -42,8 +42,8 @@ def _run(fn: Callable, *args, **kwargs):  # noqa: ANN202
     return None
 
 
-def _file_data(session, actor, key: str, fmt: str, mode: str, table: str | None, analysis_set: str) -> bytes:  # noqa: ANN001
-    return export_formats.export_file(session, actor, key, fmt, mode, table=table, analysis_set=analysis_set).data
+def _file_data(session, actor, key: str, fmt: str, mode: str, table: str | None, analysis_set: str) -> bytes:
+    return exchange.export_file(session, actor, key, fmt, mode, table=table, analysis_set=analysis_set).data
 
 
 def data_page() -> None:
@@ -52,35 +52,43 @@ def data_page() -> None:
     key = common.pick_study()
     if not key:
         return
-    gate = common.call(study_status.gate, _actor(), key)
+    gate = common.call(studies.gate, _actor(), key)
     if gate is None:
+        return
+    ops = common.call(studies.operations, _actor(), key) or frozenset()
+    if policy.Operation.MANAGE_STUDY not in ops:  # the analyst: exports only
+        _exports(key, gate.status)
         return
     tab_out, tab_in, tab_elan, tab_backup = st.tabs(["Export", "Import", "ELAN", "Backup"])
     with tab_out:
-        _exports(key, gate.unblinded)
+        _exports(key, gate.status)
     with tab_in:
         _imports(key)
     with tab_elan:
         _elan(key)
     with tab_backup:
         st.markdown("Backups are taken on the server with the `annotate` command (the app can keep running):")
-        st.code("annotate backup /backups/annotate-$(date +%F) --with-media\nannotate restore /backups/annotate-2025-01-31",
-                language="bash")
-        st.caption("SQLite: a consistent copy through the SQLite backup API plus a sha256 manifest of every film. "
-                   "PostgreSQL: use pg_dump / pg_restore (see README). Restore refuses to overwrite a database "
-                   "with data unless --force, and checks every film's checksum.")
+        st.code(
+            "annotate backup /backups/annotate-$(date +%F) --with-media\nannotate restore /backups/annotate-2025-01-31",
+            language="bash",
+        )
+        st.caption(
+            "SQLite: a consistent copy through the SQLite backup API plus a sha256 manifest of every film. "
+            "PostgreSQL: use pg_dump / pg_restore (see README). Restore refuses to overwrite a database "
+            "with data unless --force, and checks every film's checksum."
+        )
 
 
-def _exports(key: str, unblinded: bool) -> None:
-    modes = {"blinded": "Blinded: film codes only (no participant, arm or time point)"}
-    if unblinded:
-        modes["full"] = "Full: participant, arm and time point"
-    else:
-        modes["masked"] = "Masked: participant and time point, arms as Arm A / Arm B (full after unblinding)"
-    mode = st.radio("Which export", list(modes), format_func=modes.get, index=len(modes) - 1, key="data_mode")
+def _exports(key: str, status: policy.StudyStatus) -> None:
+    modes = [m.value for m in policy.export_modes(status)]
+    labels = {m.value: text for m, text in policy.EXPORT_MODE_LABELS.items()}
+    mode = st.radio("Which export", modes, format_func=labels.get, index=len(modes) - 1, key="data_mode")
     c1, c2 = st.columns(2)
-    table = c1.selectbox("Table for SPSS, Stata and Parquet", ["default", "wide", "segments", "ratings"],
-                         help="default: wide for SPSS/Stata (segments when blinded), ratings for Parquet.")
+    table = c1.selectbox(
+        "Table for SPSS, Stata and Parquet",
+        ["default", "wide", "segments", "ratings"],
+        help="default: wide for SPSS/Stata (segments when blinded), ratings for Parquet.",
+    )
     analysis_set = c2.selectbox("Analysis set of the wide table", ["itt", "per_protocol"])
     st.caption("Every download is audited. Cells that begin with = + - @ are neutralised.")
     suffix = {"csv": "csv", "wide": "csv", "history": "csv", "codebook": "csv", "reliability": "zip"}
@@ -89,58 +97,82 @@ def _exports(key: str, unblinded: bool) -> None:
     for i, fmt in enumerate(shown):
         label, help_text = FORMAT_LABELS[fmt]
         cols[i % 3].download_button(
-            label, data=common.deferred(_file_data, key, fmt, mode, None if table == "default" else table, analysis_set),
-            file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}", mime=export_formats.MIME[fmt], help=help_text,
-            key=f"dl_{fmt}", on_click="ignore", width="stretch",
+            label,
+            data=common.deferred(_file_data, key, fmt, mode, None if table == "default" else table, analysis_set),
+            file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}",
+            mime=exchange.MIME[fmt],
+            help=help_text,
+            key=f"dl_{fmt}",
+            on_click="ignore",
+            width="stretch",
         )
 
-    if unblinded or _actor().role == "admin":
-        st.download_button("Study package (definition, allocation, segments, scores) for another database",
-                           data=common.deferred(export_package.export_study_package, key), file_name=f"{key}_study_package.zip", mime="application/zip",
-                           key="dl_package", on_click="ignore")
+    if policy.Operation.STUDY_PACKAGE in (common.call(studies.operations, _actor(), key) or ()):
+        st.download_button(
+            "Study package (definition, allocation, segments, scores) for another database",
+            data=common.deferred(exchange.export_study_package, key),
+            file_name=f"{key}_study_package.zip",
+            mime="application/zip",
+            key="dl_package",
+            on_click="ignore",
+        )
 
 
 def _imports(key: str) -> None:
     st.subheader("Ratings from CSV")
-    st.caption("Columns **film** (film code), **segment** (1 = first), **rater** (username), **dimension**, **value**; "
-               "optional **purpose** (primary / reliability) and **note**. All rows are checked first; importing the "
-               "same file again adds nothing.")
+    st.caption(
+        "Columns **film** (film code), **segment** (1 = first), **rater** (username), **dimension**, **value**; "
+        "optional **purpose** (primary / reliability) and **note**. All rows are checked first; importing the "
+        "same file again adds nothing."
+    )
     upload = st.file_uploader("Ratings CSV", type=["csv", "txt"], key="ratings_csv")
     if upload is not None and st.button("Import ratings", key="import_ratings"):
-        got = _run(imports.import_ratings, _actor(), key, upload.getvalue(), source=upload.name)
+        got = _run(exchange.import_ratings, _actor(), key, upload.getvalue(), source=upload.name)
         if got:
-            st.success(f"{got.created} score(s) added, {got.unchanged} already present; "
-                       f"{got.assignments_created} assignment(s) created, {got.assignments_done} marked done.")
+            st.success(
+                f"{got.created} score(s) added, {got.unchanged} already present; "
+                f"{got.assignments_created} assignment(s) created, {got.assignments_done} marked done."
+            )
     st.subheader("Segments from CSV")
-    st.caption("Columns **film**, **start**, **end** (seconds or m:ss) and optional **task**. A film's segments are "
-               "replaced; films with assigned work cannot be re-cut.")
+    st.caption(
+        "Columns **film**, **start**, **end** (seconds or m:ss) and optional **task**. A film's segments are "
+        "replaced; films with assigned work cannot be re-cut."
+    )
     upload = st.file_uploader("Segments CSV", type=["csv", "txt"], key="segments_csv")
     if upload is not None and st.button("Import segments", key="import_segments"):
-        got = _run(imports.import_segments, _actor(), key, upload.getvalue())
+        got = _run(exchange.import_segments, _actor(), key, upload.getvalue())
         if got:
             st.success(f"{got.films} film(s) re-segmented ({got.segments} segments); {got.unchanged} unchanged.")
 
 
 def _elan(key: str) -> None:
-    st.download_button("Download .eaf files (one per film, zip)", data=common.deferred(elan.export_eaf_zip, key), file_name=f"{key}_elan.zip",
-                       mime="application/zip", key="dl_eaf", on_click="ignore",
-                       help="Segments and scores as tiers. Put each film next to its .eaf as <film code>.mp4.")
+    st.download_button(
+        "Download .eaf files (one per film, zip)",
+        data=common.deferred(exchange.export_eaf_zip, key),
+        file_name=f"{key}_elan.zip",
+        mime="application/zip",
+        key="dl_eaf",
+        on_click="ignore",
+        help="Segments and scores as tiers. Put each film next to its .eaf as <film code>.mp4.",
+    )
     st.subheader("Segments from an ELAN tier")
-    films = [r.blind_code for r in (common.call(recordings.list_recordings, _actor(), key) or []) if r.purpose == "assessment"]
-    if not films:
+    codes = [
+        r.blind_code for r in (common.call(films.list_recordings, _actor(), key) or []) if r.purpose == "assessment"
+    ]
+    if not codes:
         st.info("No assessment films in this study yet.")
         return
-    film = st.selectbox("Film", films, key="eaf_film")
+    film = st.selectbox("Film", codes, key="eaf_film")
     upload = st.file_uploader("ELAN file (.eaf)", type=["eaf", "xml"], key="eaf_upload")
     if upload is None:
         return
     try:
-        tiers = elan.eaf_tiers(upload.getvalue())
+        tiers = exchange.eaf_tiers(upload.getvalue())
     except ServiceError as exc:
         st.error(str(exc))
         return
     tier = st.selectbox("Tier with the segments", tiers, key="eaf_tier")
     if st.button("Import segments from tier", key="import_eaf"):
-        got = _run(elan.import_eaf_segments, _actor(), key, film, upload.getvalue(), tier)
+        got = _run(exchange.import_eaf_segments, _actor(), key, film, upload.getvalue(), tier)
         if got:
             st.success(f"{got.segments} segment(s) written." if got.films else "Segments unchanged.")

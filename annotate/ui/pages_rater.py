@@ -1,10 +1,18 @@
-"""The rater's page: own queue, the segment player, scores saved on every change."""
+"""The rater's page: own queue, the segment player, scores saved on every change.
+
+Blinding: nothing the browser receives names an item by a database id. Widget keys, component
+keys and options use a random token per item, drawn for this browser session and kept in its
+(server-side) session state, so keys are neither sequential nor comparable between raters; the
+assignment id stays on the server (callback arguments). Labels carry no "segment 2 of 2".
+"""
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
-from annotate.services import blinding, consensus, rating
+from annotate.services import rating
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 from annotate.ui.player import segment_player
@@ -14,18 +22,35 @@ def _actor():
     return st.session_state["actor"]
 
 
+def _tok(kind: str, internal_id: int) -> str:
+    """The opaque token that stands for ``internal_id`` (an assignment or consensus task) in keys.
+
+    Random (``secrets``), drawn once per browser session and item, so two raters' pages share no
+    key and a key says nothing about when the item was created.
+    """
+    tokens: dict[tuple[str, int], str] = st.session_state.setdefault("_blind_tokens", {})
+    if (kind, internal_id) not in tokens:
+        tokens[(kind, internal_id)] = secrets.token_hex(8)
+    return tokens[(kind, internal_id)]
+
+
 def _select(aid: int) -> None:
     st.session_state["rate_aid"] = aid
 
 
 def _save_score(aid: int, dim: str) -> None:
-    value = st.session_state.get(f"score_{aid}_{dim}")
+    t = _tok("item", aid)
+    value = st.session_state.get(f"score_{t}_{dim}")
     try:
         with common.db() as s:
             rating.save_rating(
-                s, _actor(), aid, dim, value,
-                expected_version=st.session_state.get(f"ver_{aid}_{dim}", 0),
-                reason=st.session_state.get(f"reason_{aid}", ""),
+                s,
+                _actor(),
+                aid,
+                dim,
+                value,
+                expected_version=st.session_state.get(f"ver_{t}_{dim}", 0),
+                reason=st.session_state.get(f"reason_{t}", ""),
             )
         st.session_state["saved_note"] = "Saved"
     except ServiceError as exc:
@@ -33,12 +58,16 @@ def _save_score(aid: int, dim: str) -> None:
 
 
 def _save_note(aid: int) -> None:
+    t = _tok("item", aid)
     try:
         with common.db() as s:
             rating.save_note(
-                s, _actor(), aid, st.session_state.get(f"note_{aid}", ""),
-                expected_version=st.session_state.get(f"notever_{aid}", 0),
-                reason=st.session_state.get(f"reason_{aid}", ""),
+                s,
+                _actor(),
+                aid,
+                st.session_state.get(f"note_{t}", ""),
+                expected_version=st.session_state.get(f"notever_{t}", 0),
+                reason=st.session_state.get(f"reason_{t}", ""),
             )
         st.session_state["saved_note"] = "Note saved"
     except ServiceError as exc:
@@ -50,65 +79,96 @@ def _mark_done(aid: int, next_aid: int | None) -> None:
         with common.db() as s:
             rating.mark_done(s, _actor(), aid)
         common.flash("Segment marked done.")
-        if next_aid is not None:
-            st.session_state["rate_aid"] = next_aid
+        # Nothing open left: no item is chosen, so the page says "All done" instead of reopening this one.
+        st.session_state["rate_aid"] = next_aid
     except ServiceError as exc:
         common.flash(str(exc), "error")
 
 
-def _item_label(item: rating.QueueItem) -> str:
+def _item_label(item: rating.QueueItem, several_studies: bool = False) -> str:
+    # No "segment 2 of 2": the count of a film's segments follows its length, which can differ by wave.
     mark = {"done": "✓", "in_progress": "◐"}.get(item.status, "○")
-    return (
-        f"{mark} {item.position}. Film {item.blind_code} · segment {item.segment_index}/{item.n_segments} "
-        f"({common.fmt_time(item.start_s)}–{common.fmt_time(item.end_s)})"
-    )
+    study = f"{item.study_title} · " if several_studies else ""
+    return f"{mark} {item.position}. {study}Film {item.blind_code} ({_span(item.start_s, item.end_s)})"
+
+
+def _span(start_s: float, end_s: float) -> str:
+    return f"{common.fmt_time(start_s)}–{common.fmt_time(end_s)}"
 
 
 def rate_page() -> None:
     actor = _actor()
     common.show_flashes()
-    queue = common.call(rating.rater_queue, actor)
-    if queue is None:
+    # One window of the queue, not all of it: the same few statements at 80 items or 80,000.
+    page = common.call(rating.rater_queue_page, actor, st.session_state.get("rate_aid"))
+    if page is None:
         return
-    st.title("Rate")
-    if not queue.items:
+    if not page.total:
+        st.title("Rate")
         st.info("Your queue is empty. A researcher assigns segments to you; come back later.")
         return
-    st.progress(queue.done / queue.total, text=f"{queue.done} of {queue.total} segments done")
-
-    ids = [i.assignment_id for i in queue.items]
-    if st.session_state.get("rate_aid") not in ids:
-        nxt = queue.next_open() or queue.items[0]
-        st.session_state["rate_aid"] = nxt.assignment_id
-    aid = st.session_state["rate_aid"]
-    pos = ids.index(aid)
+    several = len(page.studies) > 1
+    st.progress(page.done / page.total, text=f"{page.done} of {page.total} segments done")
+    if page.current is None:
+        st.title("Rate")
+        if page.all_done:
+            st.success("All done — thank you. Every segment in your queue is marked done.")
+        else:
+            st.info("This study is closed: the segments left can no longer be rated. Thank you for your work.")
+        if page.items:
+            st.button("Review my segments", on_click=_select, args=(page.items[0].assignment_id,))
+        return
+    item_now = page.current
+    aid = item_now.assignment_id
+    st.session_state["rate_aid"] = aid
 
     nav = st.columns([1, 6, 1], vertical_alignment="bottom")
-    nav[0].button("← Previous", disabled=pos == 0, on_click=_select, args=(ids[max(pos - 1, 0)],), width="stretch")
-    by_id = {i.assignment_id: i for i in queue.items}
-    st.session_state["queue_pick"] = aid
-    nav[1].selectbox(
-        "Segment", ids, format_func=lambda a: _item_label(by_id[a]), key="queue_pick",
-        on_change=lambda: _select(st.session_state["queue_pick"]), label_visibility="collapsed",
+    nav[0].button(
+        "← Previous",
+        disabled=page.previous_id is None,
+        on_click=_select,
+        args=(page.previous_id,),
+        width="stretch",
     )
-    nav[2].button("Next →", disabled=pos == len(ids) - 1, on_click=_select, args=(ids[min(pos + 1, len(ids) - 1)],), width="stretch")
+    by_tok = {_tok("item", i.assignment_id): i for i in page.items}
+    st.session_state["queue_pick"] = _tok("item", aid)
+    nav[1].selectbox(
+        "Segment",
+        list(by_tok),
+        format_func=lambda t: _item_label(by_tok[t], several),
+        key="queue_pick",
+        on_change=lambda: _select(by_tok[st.session_state["queue_pick"]].assignment_id),
+        label_visibility="collapsed",
+    )
+    nav[2].button(
+        "Next →",
+        disabled=page.following_id is None,
+        on_click=_select,
+        args=(page.following_id,),
+        width="stretch",
+    )
 
     item = common.call(rating.open_item, actor, common.settings(), aid)
     if item is None:
         return
-    left, right = st.columns([5, 4], gap="large")
+    # Equal halves: a 9-point scale keeps all its buttons on a 1280x720 screen.
+    left, right = st.columns([1, 1], gap="medium")
     with left:
         segment_player(
-            src=item.media_url, start_s=item.start_s, end_s=item.end_s, fps=item.fps,
-            key=f"player_{aid}",
-            label=f"Film {item.blind_code} · segment {item.segment_index} of {item.n_segments}",
+            src=item.media_url,
+            start_s=item.start_s,
+            end_s=item.end_s,
+            fps=item.fps,
+            key=f"player_{_tok('item', aid)}",
+            label=f"Film {item.blind_code} · {_span(item.start_s, item.end_s)}",
         )
     with right:
-        _scoring_panel(item, queue)
+        _scoring_panel(item, page)
 
 
-def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
+def _scoring_panel(item: rating.RatingItem, page: rating.QueuePage) -> None:
     aid = item.assignment_id
+    t = _tok("item", aid)
     done = item.status == "done"
     st.markdown(f"**{item.scheme.title}**")
     if not item.editable:
@@ -116,13 +176,13 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
     reason_ok = True
     if done and item.editable:
         st.info("This segment is marked done. To change a score or the note, first say why (kept in the history).")
-        reason = st.text_input("Reason for the change", key=f"reason_{aid}")
+        reason = st.text_input("Reason for the change", key=f"reason_{t}")
         reason_ok = bool(reason.strip())
     disabled = not item.editable or not reason_ok
     for dim in item.scheme.dimensions:
-        key = f"score_{aid}_{dim.name}"
+        key = f"score_{t}_{dim.name}"
         st.session_state[key] = item.values[dim.name]
-        st.session_state[f"ver_{aid}_{dim.name}"] = item.versions[dim.name]
+        st.session_state[f"ver_{t}_{dim.name}"] = item.versions[dim.name]
         st.segmented_control(
             f"{dim.label} ({dim.min:g}–{dim.max:g}, {'higher is better' if dim.direction == 'higher_better' else 'higher is worse'})",
             dim.allowed_values(),
@@ -133,23 +193,30 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
             disabled=disabled,
             width="stretch",
         )
+        # The anchors fold away so every scale's buttons fit on a 1280x720 screen.
         anchors = sorted(dim.anchors, key=lambda a: -a.value)
-        st.markdown(
-            "\n".join(f"- **{a.value:g} · {a.label}** — {a.description}" for a in anchors),
-        )
-    st.session_state[f"note_{aid}"] = item.note
-    st.session_state[f"notever_{aid}"] = item.note_version
-    st.text_area("Note (optional)", key=f"note_{aid}", on_change=_save_note, args=(aid,), disabled=disabled, height=80)
+        with st.expander(f"What the {dim.label.lower()} scores mean"):
+            st.markdown(
+                "\n".join(
+                    f"- **{a.value:g} · {common.plain(a.label)}** — {common.plain(a.description)}" for a in anchors
+                )
+            )
+    st.session_state[f"note_{t}"] = item.note
+    st.session_state[f"notever_{t}"] = item.note_version
+    st.text_area("Note (optional)", key=f"note_{t}", on_change=_save_note, args=(aid,), disabled=disabled, height=80)
     status = st.session_state.pop("saved_note", None)
     if status:
         st.caption(f"✓ {status}")
     _blinding_panel(aid)
-    following = [i for i in queue.items if i.status != "done" and i.assignment_id != aid]
-    next_aid = following[0].assignment_id if following else None
+    next_aid = page.next_open.assignment_id if page.next_open else None  # never a done or locked item
     if not done:
         st.button(
-            "Mark segment done", type="primary", on_click=_mark_done, args=(aid, next_aid),
-            disabled=not item.editable, width="stretch",
+            "Mark segment done",
+            type="primary",
+            on_click=_mark_done,
+            args=(aid, next_aid),
+            disabled=not item.editable,
+            width="stretch",
         )
     else:
         st.success("Done ✓")
@@ -158,7 +225,7 @@ def _scoring_panel(item: rating.RatingItem, queue: rating.RaterQueue) -> None:
 def _report(aid: int) -> None:
     try:
         with common.db() as s:
-            blinding.report_unblinding(s, _actor(), aid, st.session_state.get(f"unblind_{aid}", ""))
+            rating.report_unblinding(s, _actor(), aid, st.session_state.get(f"unblind_{_tok('item', aid)}", ""))
         common.flash("Thank you: your report was sent to the study team.")
     except ServiceError as exc:
         common.flash(str(exc), "error")
@@ -167,33 +234,40 @@ def _report(aid: int) -> None:
 def _guess(aid: int, guess: str) -> None:
     try:
         with common.db() as s:
-            blinding.record_guess(s, _actor(), aid, guess)
+            rating.record_guess(s, _actor(), aid, guess)
         common.flash("Your guess was recorded.")
     except ServiceError as exc:
         common.flash(str(exc), "error")
 
 
 def _blinding_panel(aid: int) -> None:
-    wanted = common.call(blinding.guess_wanted, _actor(), aid)
+    t = _tok("item", aid)
+    wanted = common.call(rating.guess_wanted, _actor(), aid)
     if wanted:
         st.info("You have finished this film. Which group do you think this family is in?")
         cols = st.columns(3)
-        for col, (label, guess) in zip(cols, [("Intervention", "treatment"), ("Control", "control"), ("Don't know", "dont_know")]):
-            col.button(label, key=f"guess_{aid}_{guess}", on_click=_guess, args=(aid, guess), width="stretch")
+        for col, (label, guess) in zip(
+            cols, [("Intervention", "treatment"), ("Control", "control"), ("Don't know", "dont_know")], strict=False
+        ):
+            col.button(label, key=f"guess_{t}_{guess}", on_click=_guess, args=(aid, guess), width="stretch")
     with st.expander("I may have been unblinded"):
-        st.caption("Something in the film may have told you the family's group or the time point "
-                   "(the child's age, a remark about sessions…). Say what; the study team sees this.")
-        st.text_input("What happened", key=f"unblind_{aid}")
-        st.button("Send report", key=f"unblind_send_{aid}", on_click=_report, args=(aid,))
+        st.caption(
+            "Something in the film may have told you the family's group or the time point "
+            "(the child's age, a remark about sessions…). Say what; the study team sees this."
+        )
+        st.text_input("What happened", key=f"unblind_{t}")
+        st.button("Send report", key=f"unblind_send_{t}", on_click=_report, args=(aid,))
 
 
 def _resolve(task_id: int) -> None:
+    t = _tok("task", task_id)
+    value = st.session_state.get(f"cons_value_{t}")
+    if value is None:
+        common.flash("Choose the agreed score first.", "error")
+        return
     try:
         with common.db() as s:
-            consensus.resolve(
-                s, _actor(), task_id, st.session_state.get(f"cons_value_{task_id}"),
-                st.session_state.get(f"cons_reason_{task_id}", ""),
-            )
+            rating.resolve_consensus(s, _actor(), task_id, value, st.session_state.get(f"cons_reason_{t}", ""))
         common.flash("Consensus recorded.")
     except ServiceError as exc:
         common.flash(str(exc), "error")
@@ -202,7 +276,7 @@ def _resolve(task_id: int) -> None:
 def consensus_page() -> None:
     st.title("Consensus")
     common.show_flashes()
-    tasks = common.call(consensus.consensus_queue, _actor(), common.settings())
+    tasks = common.call(rating.consensus_queue, _actor(), common.settings())
     if tasks is None:
         return
     open_tasks = [t for t in tasks if t.status == "open"]
@@ -212,25 +286,42 @@ def consensus_page() -> None:
     )
     if not open_tasks:
         st.info("No open consensus tasks.")
-    labels = {t.task_id: f"Film {t.blind_code} · segment {t.segment_index} · {t.dimension_label}" for t in open_tasks}
+    labels = {
+        _tok("task", t.task_id): f"Film {t.blind_code} · {_span(t.start_s, t.end_s)} · {t.dimension_label}"
+        for t in open_tasks
+    }
     if open_tasks:
-        tid = st.selectbox("Task", list(labels), format_func=labels.get, key="cons_pick")
-        task = next(t for t in open_tasks if t.task_id == tid)
+        ttok = st.selectbox("Task", list(labels), format_func=labels.__getitem__, key="cons_pick")
+        task = next(t for t in open_tasks if _tok("task", t.task_id) == ttok)
+        tid = task.task_id
         left, right = st.columns([5, 4], gap="large")
         with left:
-            segment_player(src=task.media_url, start_s=task.start_s, end_s=task.end_s, fps=task.fps,
-                           key=f"cons_player_{tid}", label=labels[tid])
+            segment_player(
+                src=task.media_url,
+                start_s=task.start_s,
+                end_s=task.end_s,
+                fps=task.fps,
+                key=f"cons_player_{ttok}",
+                label=labels[ttok],
+            )
         with right:
-            st.markdown(f"**{task.dimension_label}**")
+            st.markdown(f"**{common.plain(task.dimension_label)}**")
             for score in task.scores:
-                note = f" — _{score.note}_" if score.note else ""
-                st.markdown(f"- {score.rater}: **{score.value:g}**{note}")
-            st.segmented_control("Consensus score", task.allowed_values, format_func=lambda v: f"{v:g}",
-                                 key=f"cons_value_{tid}", width="stretch")
-            st.text_area("How was it reached?", key=f"cons_reason_{tid}", height=80)
+                note = f" — _{common.plain(score.note)}_" if score.note else ""
+                st.markdown(f"- {common.plain(score.rater)}: **{score.value:g}**{note}")
+            st.segmented_control(
+                "Consensus score",
+                task.allowed_values,
+                format_func=lambda v: f"{v:g}",
+                key=f"cons_value_{ttok}",
+                width="stretch",
+            )
+            st.text_area("How was it reached?", key=f"cons_reason_{ttok}", height=80)
             st.button("Record consensus", type="primary", on_click=_resolve, args=(tid,), width="stretch")
     done = [t for t in tasks if t.status == "resolved"]
     if done:
         with st.expander(f"Resolved ({len(done)})"):
             for t in done:
-                st.markdown(f"- Film {t.blind_code} · segment {t.segment_index} · {t.dimension_label}: **{t.value:g}** — {t.reason}")
+                st.markdown(
+                    f"- Film {t.blind_code} · {_span(t.start_s, t.end_s)} · {t.dimension_label}: **{t.value:g}** — {t.reason}"
+                )

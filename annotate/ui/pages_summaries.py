@@ -1,6 +1,6 @@
 """Researcher page: the per-arm outcome table of a study, with its plot and downloads.
 
-Thin: widgets -> :func:`annotate.services.summaries.outcome_table` -> render. Before
+Thin: widgets -> :func:`annotate.services.outcomes.summaries.outcome_table` -> render. Before
 unblinding the service masks the arms (Arm A / Arm B); this page only says so.
 """
 
@@ -14,9 +14,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from annotate.services import summaries, summaries_table
+from annotate.services import outcomes
 from annotate.services.actor import Actor
-from annotate.services.summaries import OutcomeChoice, OutcomeTable, SummaryOptions
+from annotate.services.outcomes.summaries import OutcomeChoice, OutcomeTable, SummaryOptions
 from annotate.ui import common
 
 MASKED_BANNER = "Arms are masked (Arm A / Arm B) until the study is unblinded."
@@ -32,13 +32,13 @@ def _actor() -> Actor:
     return st.session_state["actor"]
 
 
-def _keep_valid(key: str, options: list, default=None) -> None:  # noqa: ANN001
+def _keep_valid(key: str, options: list, default=None) -> None:
     """Give a keyed widget a valid value: its old one may not fit another study's options."""
     if st.session_state.get(key) not in options:
         st.session_state[key] = default if default in options else (options[0] if options else None)
 
 
-def _missing(value) -> bool:  # noqa: ANN001
+def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -51,7 +51,7 @@ def _ci(low: float | None, high: float | None) -> str:
 
 
 def _p(value: float | None) -> str:
-    if _missing(value):
+    if value is None or _missing(value):
         return "–"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
@@ -62,7 +62,9 @@ def _choices(opts: SummaryOptions) -> dict:
     _keep_valid("sum_outcome", list(outcomes))
     left, middle, right = st.columns(3)
     name = left.selectbox(
-        "Dimension or composite", list(outcomes), key="sum_outcome",
+        "Dimension or composite",
+        list(outcomes),
+        key="sum_outcome",
         format_func=lambda n: outcomes[n].label + (" (composite)" if outcomes[n].kind == "composite" else ""),
     )
     analysis_set = middle.radio("Analysis set", list(SET_LABELS), format_func=SET_LABELS.get, key="sum_set")
@@ -74,14 +76,20 @@ def _choices(opts: SummaryOptions) -> dict:
         a, b = st.columns(2)
         # One threshold per outcome: each dimension keeps its own "sensitive" cut-off.
         threshold = a.number_input(
-            f"Threshold: {outcome.label} ≥ X counts as an event (empty: none)", min_value=float(outcome.min),
-            max_value=float(outcome.max), value=None, step=float(outcome.step), key=f"sum_threshold_{name}",
+            f"Threshold: {outcome.label} ≥ X counts as an event (empty: none)",
+            min_value=float(outcome.min),
+            max_value=float(outcome.max),
+            value=None,
+            step=float(outcome.step),
+            key=f"sum_threshold_{name}",
         )
         st.session_state["sum_covariates"] = [
             c for c in st.session_state.get("sum_covariates", []) if c in opts.covariates
         ]
         covariates = b.multiselect(
-            "ANCOVA covariates (from the participants file)", list(opts.covariates), key="sum_covariates",
+            "ANCOVA covariates (from the participants file)",
+            list(opts.covariates),
+            key="sum_covariates",
             placeholder="none" if opts.covariates else "the participants file has no covariate columns",
         )
         baselines = ["", *opts.timepoints]
@@ -89,7 +97,9 @@ def _choices(opts: SummaryOptions) -> dict:
         _keep_valid("sum_baseline", baselines, default)
         c, d, e = st.columns(3)
         baseline = c.selectbox(
-            "Baseline", baselines, key="sum_baseline",
+            "Baseline",
+            baselines,
+            key="sum_baseline",
             format_func=lambda t: t or "none (compare every time point)",
         )
         treatment = control = None
@@ -100,8 +110,14 @@ def _choices(opts: SummaryOptions) -> dict:
             treatment = d.selectbox("Treatment arm", arms, key="sum_treatment")
             control = e.selectbox("Control arm", arms, key="sum_control")
     return {
-        "dimension": name, "rule": rule, "analysis_set": analysis_set, "threshold": threshold,
-        "covariates": covariates, "baseline": baseline, "treatment": treatment, "control": control,
+        "dimension": name,
+        "rule": rule,
+        "analysis_set": analysis_set,
+        "threshold": threshold,
+        "covariates": covariates,
+        "baseline": baseline,
+        "treatment": treatment,
+        "control": control,
     }
 
 
@@ -110,7 +126,7 @@ def summaries_page() -> None:
     key = common.pick_study()
     if not key:
         return
-    opts = common.call(summaries.summary_options, _actor(), key)
+    opts = common.call(outcomes.summary_options, _actor(), key)
     if opts is None:
         return
     if not opts.unblinded:
@@ -119,7 +135,7 @@ def summaries_page() -> None:
             "unblinded on the Study status page."
         )
     choices = _choices(opts)
-    table = common.call(summaries.outcome_table, _actor(), key, **choices)
+    table = common.call(outcomes.outcome_table, _actor(), key, **choices)
     if table is None:
         return
     _render(key, table, opts)
@@ -128,35 +144,40 @@ def summaries_page() -> None:
 def _descriptives(table: OutcomeTable) -> pd.DataFrame:
     rows = [
         {
-            "arm": d["arm"], "time point": d["timepoint"], "n": d["n"], "mean": _num(d["mean"]), "SD": _num(d["sd"]),
-            "median": _num(d["median"]), "IQR": _ci(d["q1"], d["q3"]), "range": _ci(d["min"], d["max"]),
+            "arm": d.arm,
+            "time point": d.timepoint,
+            "n": d.stats.n,
+            "mean": _num(d.stats.mean),
+            "SD": _num(d.stats.sd),
+            "median": _num(d.stats.median),
+            "IQR": _ci(d.stats.q1, d.stats.q3),
+            "range": _ci(d.stats.minimum, d.stats.maximum),
         }
-        for d in table.result["descriptives"]
+        for d in table.report.descriptives
     ]
     return pd.DataFrame(rows)
 
 
 def _estimates(table: OutcomeTable, section: str) -> pd.DataFrame:
-    rows = summaries_table.outcome_rows(table)
-    rows = rows[rows["section"] == section]
+    rows = [r for r in outcomes.outcome_row_list(table) if r.section == section]
     shown = pd.DataFrame(
         {
-            "time point": rows["timepoint"],
-            "statistic": rows["statistic"],
-            "estimate": [v if isinstance(v, str) else _num(v) for v in rows["value"]],
-            "95% CI": [_ci(lo, hi) for lo, hi in zip(rows["ci95_low"], rows["ci95_high"], strict=True)],
-            "p": [_p(v) for v in rows["p"]],
-            "n": ["–" if _missing(v) else str(int(v)) for v in rows["n"]],
+            "time point": [r.timepoint for r in rows],
+            "statistic": [r.statistic for r in rows],
+            "estimate": [r.value if isinstance(r.value, str) else _num(r.value) for r in rows],
+            "95% CI": [_ci(r.ci95_low, r.ci95_high) for r in rows],
+            "p": [_p(r.p) for r in rows],
+            "n": ["–" if r.n is None else str(r.n) for r in rows],
         }
     )
     if section == "comparison":
-        shown.insert(1, "treatment − control", [f"{t} − {c}" for t, c in zip(rows["treatment"], rows["control"], strict=True)])
+        shown.insert(1, "treatment − control", [f"{r.treatment} − {r.control}" for r in rows])
     else:
-        shown.insert(0, "arm", rows["arm"])
+        shown.insert(0, "arm", [r.arm for r in rows])
     return shown
 
 
-def _chart(table: OutcomeTable, opts: SummaryOptions, trajectories: bool) -> alt.Chart:
+def _chart(table: OutcomeTable, opts: SummaryOptions, trajectories: bool) -> alt.LayerChart | alt.FacetChart:
     timepoints = [t for t in opts.timepoints if t in set(table.means["timepoint"])]
     arms = list(dict.fromkeys(table.means["arm"]))
     x = alt.X("timepoint:N", sort=timepoints, title="Time point", axis=alt.Axis(labelAngle=0))
@@ -167,20 +188,35 @@ def _chart(table: OutcomeTable, opts: SummaryOptions, trajectories: bool) -> alt
         means.mark_rule(strokeWidth=2).encode(y=alt.Y("ci95_low:Q", scale=y_scale), y2="ci95_high:Q"),
         means.mark_line(point=alt.OverlayMarkDef(size=70, filled=True), strokeWidth=3).encode(
             y=alt.Y("mean:Q", scale=y_scale, title=f"{table.dimension_label} (mean, 95% CI)"),
-            tooltip=["arm", "timepoint", "n", alt.Tooltip("mean:Q", format=".2f"),
-                     alt.Tooltip("ci95_low:Q", format=".2f"), alt.Tooltip("ci95_high:Q", format=".2f")],
+            tooltip=[
+                "arm",
+                "timepoint",
+                "n",
+                alt.Tooltip("mean:Q", format=".2f"),
+                alt.Tooltip("ci95_low:Q", format=".2f"),
+                alt.Tooltip("ci95_high:Q", format=".2f"),
+            ],
         ),
     ]
     if trajectories:
-        lines = alt.Chart(table.scores[["participant", "arm", "timepoint", "score"]]).mark_line(
-            strokeWidth=1, opacity=0.3, point=alt.OverlayMarkDef(size=12, opacity=0.3)
-        ).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale), color=color, detail="participant:N",
-            tooltip=["participant", "arm", "timepoint", alt.Tooltip("score:Q", format=".2f")],
+        lines = (
+            alt.Chart(table.scores[["participant", "arm", "timepoint", "score"]])
+            .mark_line(strokeWidth=1, opacity=0.3, point=alt.OverlayMarkDef(size=12, opacity=0.3))
+            .encode(
+                x=x,
+                y=alt.Y("score:Q", scale=y_scale),
+                color=color,
+                detail="participant:N",
+                tooltip=["participant", "arm", "timepoint", alt.Tooltip("score:Q", format=".2f")],
+            )
         )
         layers.insert(0, lines)
     title = f"{table.dimension_label}: arm means with 95% CIs" + (" and each family" if trajectories else "")
-    return alt.layer(*layers).properties(title=alt.TitleParams(title, anchor="start"), height=360, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, anchor="start"),
+        height=360,
+        padding={"top": 12, "left": 5, "right": 5, "bottom": 5},
+    )
 
 
 def _csv_download(key: str, table: OutcomeTable, what: str) -> Callable[[], str]:
@@ -189,7 +225,7 @@ def _csv_download(key: str, table: OutcomeTable, what: str) -> Callable[[], str]
 
     def build() -> str:
         with common.db() as session:
-            return summaries_table.outcome_csv(session, actor, key, table, what)
+            return outcomes.outcome_csv(session, actor, key, table, what)
 
     return build
 
@@ -197,9 +233,9 @@ def _csv_download(key: str, table: OutcomeTable, what: str) -> Callable[[], str]
 def _cli_hint(stem: str, table: OutcomeTable) -> str:
     parts = [f"annotate stats arms {stem}-scores.csv"]
     parts.append(f"--baseline '{table.baseline}'" if table.baseline else "")
-    if table.result["comparisons"]:
-        first = table.result["comparisons"][0]
-        parts.append(f"--treatment '{first['treatment']}' --control '{first['control']}'")
+    if table.report.comparisons:
+        first = table.report.comparisons[0]
+        parts.append(f"--treatment '{first.treatment}' --control '{first.control}'")
     parts.append(f"--threshold {table.threshold:g}" if table.threshold is not None else "")
     parts += [f"--covariate '{c}'" for c in table.covariates]
     return " ".join(p for p in [*parts, "--json"] if p)
@@ -214,7 +250,7 @@ def _render(key: str, table: OutcomeTable, opts: SummaryOptions) -> None:
     st.subheader("Each arm at each time point")
     st.dataframe(_descriptives(table), hide_index=True, width="stretch")
     st.subheader("Between arms")
-    if table.result["comparisons"]:
+    if table.report.comparisons:
         st.dataframe(_estimates(table, "comparison"), hide_index=True, width="stretch")
         st.caption(
             "Mean difference with Welch's 95% CI; ANCOVA adjusted for baseline (and chosen covariates); "
@@ -224,7 +260,7 @@ def _render(key: str, table: OutcomeTable, opts: SummaryOptions) -> None:
     else:
         st.caption("No comparison: the data have only one arm (or one time point, which is the baseline).")
     st.subheader("Within each arm")
-    if table.result["within_arm"]:
+    if table.report.within_arm:
         st.dataframe(_estimates(table, "within arm"), hide_index=True, width="stretch")
         st.caption("Change from baseline over participants with both scores: paired t test and Cohen's d_z.")
     else:
@@ -236,25 +272,41 @@ def _render(key: str, table: OutcomeTable, opts: SummaryOptions) -> None:
     stem = f"{key}-{table.dimension}-{table.analysis_set}{'-masked' if table.masked else ''}"
     a, b, c = st.columns(3)
     a.download_button(
-        "Outcome table (CSV)", data=_csv_download(key, table, "table"), file_name=f"{stem}-table.csv",
-        mime="text/csv", on_click="ignore", key="sum_dl_table",
+        "Outcome table (CSV)",
+        data=_csv_download(key, table, "table"),
+        file_name=f"{stem}-table.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="sum_dl_table",
     )
     b.download_button(
-        "Scores per family and time point (CSV)", data=_csv_download(key, table, "scores"),
-        file_name=f"{stem}-scores.csv", mime="text/csv", on_click="ignore", key="sum_dl_scores",
+        "Scores per family and time point (CSV)",
+        data=_csv_download(key, table, "scores"),
+        file_name=f"{stem}-scores.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="sum_dl_scores",
     )
     if HAS_VL_CONVERT:
         import vl_convert
 
         spec = chart.to_json()
         c.download_button(
-            "Plot (PNG)", data=lambda: vl_convert.vegalite_to_png(spec, scale=2), file_name=f"{stem}-plot.png",
-            mime="image/png", on_click="ignore", key="sum_dl_plot",
+            "Plot (PNG)",
+            data=lambda: vl_convert.vegalite_to_png(spec, scale=2),
+            file_name=f"{stem}-plot.png",
+            mime="image/png",
+            on_click="ignore",
+            key="sum_dl_plot",
         )
     else:
         c.download_button(
-            "Plot (HTML)", data=chart.to_html(), file_name=f"{stem}-plot.html", mime="text/html",
-            on_click="ignore", key="sum_dl_plot",
+            "Plot (HTML)",
+            data=chart.to_html(),
+            file_name=f"{stem}-plot.html",
+            mime="text/html",
+            on_click="ignore",
+            key="sum_dl_plot",
         )
         st.caption(
             "Plot (HTML) is the interactive chart (it loads Vega from the internet when opened); for a PNG, "

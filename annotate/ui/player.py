@@ -10,8 +10,8 @@ The HTML, CSS and JavaScript live in ``player_assets/`` and are passed to
 ``st.components.v2.component`` as inline strings (file paths would need a component
 manifest in the package's pyproject). The browser receives only what
 :func:`segment_player` is given: the URL, the segment times, the frame rate and the
-label. The ``key`` becomes part of the element id in the page, so it must not carry
-identifying information either.
+label. The ``key`` becomes part of the element id and class in the page, so it must be an
+opaque token: no database id, no sequence number, nothing identifying.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["PlayerState", "segment_player", "COMPONENT_NAME", "STATE_NAME"]
+__all__ = ["COMPONENT_NAME", "STATE_NAME", "PlayerState", "segment_player"]
 
 COMPONENT_NAME = "annotate_segment_player"
 """Name under which the component is registered with Streamlit."""
@@ -88,15 +88,9 @@ def _validate(src: str, start_s: float, end_s: float, fps: float | None, height:
     if start_s < 0:
         raise ValueError(f"`start_s` must be 0 or more seconds, got {start_s!r}.")
     if end_s <= start_s:
-        raise ValueError(
-            f"`end_s` ({end_s!r}) must be later than `start_s` ({start_s!r}); "
-            "check the segment's times."
-        )
+        raise ValueError(f"`end_s` ({end_s!r}) must be later than `start_s` ({start_s!r}); check the segment's times.")
     if fps is not None and (
-        isinstance(fps, bool)
-        or not isinstance(fps, (int, float))
-        or not math.isfinite(fps)
-        or fps <= 0
+        isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0
     ):
         raise ValueError(f"`fps` must be a positive number or None, got {fps!r}.")
     if height is not None and (isinstance(height, bool) or not isinstance(height, int) or height <= 0):
@@ -150,8 +144,9 @@ def segment_player(
         Segment bounds in film seconds. Playback starts at ``start_s`` and stops at
         ``end_s``; seeking outside the bounds is clamped.
     key : str
-        Stable widget key. It is visible in the page's DOM, so use a neutral key
-        (e.g. ``"player"`` or a blind code), never a participant id or file name.
+        Stable widget key. It is visible in the page's DOM (element id, ``st-key-…`` class)
+        and in websocket frames, so use an opaque random token (the rater page uses one per
+        item and browser session), never a database id, a participant id or a file name.
     fps : float or None
         Frame rate for frame stepping; 25 is assumed when None.
     label : str

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.conftest import WAIT
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,7 +50,7 @@ SECOND_END = 5.5
 SCREENSHOT = Path("/tmp/player.png")
 SCREENSHOT_NARROW = Path("/tmp/player_800.png")
 
-APP_SCRIPT = '''
+APP_SCRIPT = """
 import os
 import streamlit as st
 from annotate.ui.player import segment_player
@@ -69,7 +71,7 @@ state = segment_player(
 )
 st.text(f"REPORTED {{state!r}}")
 st.button("Next segment", on_click=next_segment)
-'''
+"""
 
 
 def write_test_film(path: Path, *, seconds: float, codec: str) -> None:
@@ -104,9 +106,7 @@ def write_test_film(path: Path, *, seconds: float, codec: str) -> None:
         for first in range(0, total, chunk):
             count = min(chunk, total - first)
             tone = 0.2 * np.sin(2 * np.pi * 440 * np.arange(first, first + count) / rate)
-            frame = av.AudioFrame.from_ndarray(
-                tone.astype(np.float32).reshape(1, -1), format="fltp", layout="mono"
-            )
+            frame = av.AudioFrame.from_ndarray(tone.astype(np.float32).reshape(1, -1), format="fltp", layout="mono")
             frame.sample_rate = rate
             frame.pts = first
             for packet in audio.encode(frame):
@@ -178,9 +178,7 @@ def app_url(media_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     folder = tmp_path_factory.mktemp("app")
     script = folder / "player_app.py"
     script.write_text(
-        APP_SCRIPT.format(
-            start=SEGMENT_START, end=SEGMENT_END, start2=SECOND_START, end2=SECOND_END, fps=float(FPS)
-        )
+        APP_SCRIPT.format(start=SEGMENT_START, end=SEGMENT_END, start2=SECOND_START, end2=SECOND_END, fps=float(FPS))
     )
     port = _free_port()
     env = dict(os.environ, PLAYER_TEST_MEDIA_BASE=media_base)
@@ -188,12 +186,21 @@ def app_url(media_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", str(script),
-                "--server.port", str(port),
-                "--server.address", "127.0.0.1",
-                "--server.headless", "true",
-                "--server.fileWatcherType", "none",
-                "--browser.gatherUsageStats", "false",
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
             ],
             cwd=folder,
             env=env,
@@ -261,7 +268,7 @@ def _open_player(page, url: str) -> None:
 
     page.goto(url)
     root = page.locator(".sp-root")
-    expect(root).to_have_attribute("data-state", re.compile("ready|error"), timeout=60_000)
+    expect(root).to_have_attribute("data-state", re.compile("ready|error"), timeout=WAIT)
 
 
 def test_player_plays_segment_and_reports_time(page, app_url: str) -> None:
@@ -291,7 +298,7 @@ def test_player_plays_segment_and_reports_time(page, app_url: str) -> None:
     _wait_until(lambda: _video(page, "v.paused"), 15, "playback to stop at the segment end")
     assert _video(page, "v.currentTime") == pytest.approx(SEGMENT_END, abs=0.01)
     expect(page.get_by_test_id("stText")).to_have_text(
-        "REPORTED PlayerState(current_time=3.0, playing=False, ended_segment=True)", timeout=15_000
+        "REPORTED PlayerState(current_time=3.0, playing=False, ended_segment=True)", timeout=WAIT
     )
     # The reruns caused by the report neither reloaded nor moved the video.
     assert _video(page, "v.__loadStarts") == 0
@@ -323,7 +330,7 @@ def test_player_plays_segment_and_reports_time(page, app_url: str) -> None:
     page.locator("button.sp-play").click()
     _wait_until(lambda: not _video(page, "v.paused"), 10, "slow playback to start")
     page.locator("button.sp-report").click()
-    expect(page.get_by_test_id("stText")).to_contain_text("playing=True", timeout=15_000)
+    expect(page.get_by_test_id("stText")).to_contain_text("playing=True", timeout=WAIT)
     assert _video(page, "v.paused") is False
     assert _video(page, "v.__loadStarts") == 0
     page.screenshot(path="/tmp/player_playing.png")
@@ -353,14 +360,14 @@ def test_next_segment_reuses_the_loaded_film(page, app_url: str) -> None:
     _video(page, "(v.__loadStarts = 0, v.addEventListener('loadstart', () => v.__loadStarts++), 0)")
 
     page.get_by_role("button", name="Next segment").click()
-    expect(page.locator(".sp-time-bounds")).to_have_text("Segment 00:03.50\u201300:05.50", timeout=15_000)
+    expect(page.locator(".sp-time-bounds")).to_have_text("Segment 00:03.50\u201300:05.50", timeout=WAIT)
     _wait_until(lambda: abs(_video(page, "v.currentTime") - SECOND_START) < 0.01, 10, "seek to new start")
     # The report from the previous segment is not passed off as this one's.
     expect(page.get_by_test_id("stText")).to_have_text("REPORTED None")
     page.locator("button.sp-play").click()
     expect(page.get_by_test_id("stText")).to_have_text(
         f"REPORTED PlayerState(current_time={SECOND_END}, playing=False, ended_segment=True)",
-        timeout=20_000,
+        timeout=WAIT,
     )
     assert _video(page, "v.__loadStarts") == 0  # same URL: the film was not reloaded
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.blinding import leaked_words
-from tests.e2e.conftest import login
+from tests.e2e.conftest import WAIT, login
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +26,11 @@ def test_rater_plays_scores_and_score_survives_reload(demo_server, browser_conte
     page = browser_context.new_page()
     login(page, demo_server, "rater1", "demo-rater1")
     video = page.locator("video.sp-video")
-    video.wait_for(state="attached", timeout=30_000)
+    video.wait_for(state="attached", timeout=WAIT)
     page.wait_for_function(
         "() => { const v = document.querySelector('[data-testid=stBidiComponentIsolated]')"
         "?.shadowRoot?.querySelector('video'); return v && v.videoWidth > 0; }",
-        timeout=30_000,
+        timeout=WAIT,
     )
     start = video.evaluate("v => v.currentTime")
     page.locator("button.sp-play").click()
@@ -40,11 +40,11 @@ def test_rater_plays_scores_and_score_survives_reload(demo_server, browser_conte
     assert video.evaluate("v => v.videoWidth") > 0
 
     score_button(page, "6").click()
-    page.get_by_text("Saved").wait_for(timeout=15_000)
+    page.get_by_text("Saved").wait_for(timeout=WAIT)
     page.reload()
-    page.locator("video.sp-video").wait_for(state="attached", timeout=30_000)
+    page.locator("video.sp-video").wait_for(state="attached", timeout=WAIT)
     active = score_button(page, "6")
-    active.wait_for(timeout=15_000)
+    active.wait_for(timeout=WAIT)
     assert active.get_attribute("aria-checked") == "true"
     page.screenshot(path="/tmp/e2e_rater_after_reload.png")
 
@@ -57,13 +57,18 @@ def test_rater_receives_no_allocation(demo_server, browser_context, rater):
     headers: list[str] = []
 
     def on_ws(ws):
-        ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()))
+        ws.on(
+            "framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode())
+        )
 
     page.on("websocket", on_ws)
     page.on("request", lambda r: urls.append(r.url))
     page.on("response", lambda r: headers.append(repr(r.headers)) if "/api/media/" in r.url else None)
     login(page, demo_server, rater, f"demo-{rater}")
-    page.locator("video.sp-video").wait_for(state="attached", timeout=30_000)
+    if rater == "rater2":  # all done: the page says so, and the rater may reopen a segment on purpose
+        page.get_by_text("All done — thank you").wait_for(timeout=WAIT)
+        page.get_by_role("button", name="Review my segments").click()
+    page.locator("video.sp-video").wait_for(state="attached", timeout=WAIT)
     page.wait_for_timeout(2000)
     # Walk every page a rater can reach: the next queue item, the unblinding report, Consensus.
     page.get_by_role("button", name="Next →").click()

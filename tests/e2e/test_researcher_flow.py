@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import WAIT, login
 
 pytestmark = pytest.mark.e2e
 
@@ -17,8 +17,8 @@ def test_researcher_downloads_masked_ratings(demo_server, browser_context, tmp_p
     login(page, demo_server, "researcher", "demo-researcher")
     page.get_by_role("link", name="Data in and out").click()
     button = page.get_by_role("button", name="Ratings, one row per rating (CSV)")
-    button.wait_for(timeout=20_000)
-    with page.expect_download(timeout=30_000) as dl:
+    button.wait_for(timeout=WAIT)
+    with page.expect_download(timeout=WAIT) as dl:
         button.click()
     path = tmp_path / "ratings.csv"
     dl.value.save_as(path)
@@ -35,8 +35,9 @@ def test_researcher_downloads_spss_and_elan(demo_server, browser_context, tmp_pa
     page.get_by_role("link", name="Data in and out").click()
     for name in ("SPSS (.sav)", "Codebook (CSV)"):
         button = page.get_by_role("button", name=name)
-        button.wait_for(timeout=20_000)
-        with page.expect_download(timeout=30_000) as dl:
+        # The Data page can take long to draw on a loaded CI machine (this wait once ran out at 20 s).
+        button.wait_for(timeout=90_000)
+        with page.expect_download(timeout=WAIT) as dl:
             button.click()
         path = tmp_path / dl.value.suggested_filename
         dl.value.save_as(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate.media.synthetic import make_synthetic_film
+from tests.support.synthetic import make_synthetic_film
 
 SECONDS = 2.0
 WIDTH, HEIGHT, FPS = 160, 120, 15
@@ -25,8 +25,7 @@ def films(tmp_path_factory) -> dict[str, Path]:
         "no_audio": dict(audio=False),
     }
     return {
-        name: make_synthetic_film(folder / f"{name}.mp4", SECONDS, WIDTH, HEIGHT, FPS,
-                                  seed=11, **kwargs)
+        name: make_synthetic_film(folder / f"{name}.mp4", SECONDS, WIDTH, HEIGHT, FPS, seed=11, **kwargs)
         for name, kwargs in specs.items()
     }
 
@@ -38,7 +37,6 @@ def ffmpeg():
     exe = imageio_ffmpeg.get_ffmpeg_exe()
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([exe, "-hide_banner", "-nostdin", *args],
-                              capture_output=True, text=True, check=False)
+        return subprocess.run([exe, "-hide_banner", "-nostdin", *args], capture_output=True, text=True, check=False)
 
     return run

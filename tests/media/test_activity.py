@@ -9,14 +9,18 @@ import numpy as np
 import pytest
 
 from annotate.media.activity import (
-    SILENCE_DB, ActivityCurve, activity_curve, filmstrip, stitch_filmstrip,
+    SILENCE_DB,
+    ActivityCurve,
+    activity_curve,
+    filmstrip,
+    stitch_filmstrip,
 )
 from annotate.media.proxy import make_proxy
-from annotate.media.synthetic import make_synthetic_film
+from tests.support.synthetic import make_synthetic_film
 
 FPS, SECONDS = 25, 6.0
-BURST = (2.0, 3.0)   # a square darts across the picture
-TONE = (4.0, 5.0)    # a loud 440 Hz tone; silence elsewhere
+BURST = (2.0, 3.0)  # a square darts across the picture
+TONE = (4.0, 5.0)  # a loud 440 Hz tone; silence elsewhere
 
 
 def make_burst_film(path: Path, audio_rate: int = 48_000) -> Path:
@@ -31,7 +35,7 @@ def make_burst_film(path: Path, audio_rate: int = 48_000) -> Path:
             picture[10:40, 10:40] = (200, 60, 60)
             t = k / FPS
             x = int((t - BURST[0]) / (BURST[1] - BURST[0]) * 120) if BURST[0] <= t < BURST[1] else 0
-            picture[60:100, x:x + 40] = 250
+            picture[60:100, x : x + 40] = 250
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = k
             container.mux(video.encode(frame))
@@ -41,8 +45,9 @@ def make_burst_film(path: Path, audio_rate: int = 48_000) -> Path:
         tone = np.where((t >= TONE[0]) & (t < TONE[1]), 0.5 * np.sin(2 * np.pi * 440 * t), 0.0)
         samples = np.vstack([tone, tone]).astype(np.float32)
         for start in range(0, n, 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
-                                               format="fltp", layout="stereo")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(samples[:, start : start + 1024]), format="fltp", layout="stereo"
+            )
             frame.sample_rate, frame.pts = audio_rate, start
             container.mux(audio.encode(frame))
         container.mux(audio.encode(None))

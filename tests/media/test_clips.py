@@ -10,20 +10,26 @@ import numpy as np
 import pytest
 
 from annotate.media.clips import (
-    ClipRangeError, clip_frame_range, cut_clip, draw_caption, webvtt_timestamp, write_webvtt,
+    ClipRangeError,
+    clip_frame_range,
+    cut_clip,
+    draw_caption,
+    webvtt_timestamp,
+    write_webvtt,
 )
 from annotate.media.errors import MediaError
 from annotate.media.probe import probe
 from annotate.media.proxy import make_proxy
-from annotate.media.synthetic import make_synthetic_film
+from tests.support.synthetic import make_synthetic_film
 
 FPS = 25
 BEEP_EVERY_S = 1.0
-BEEP_AT_S = 0.5     # beeps at 0.5, 1.5, 2.5, ...
+BEEP_AT_S = 0.5  # beeps at 0.5, 1.5, 2.5, ...
 
 
-def make_counter_film(path: Path, seconds: float = 6.0, fps: int = FPS, width: int = 160,
-                      height: int = 120, audio_rate: int = 44_100) -> Path:
+def make_counter_film(
+    path: Path, seconds: float = 6.0, fps: int = FPS, width: int = 160, height: int = 120, audio_rate: int = 44_100
+) -> Path:
     """A film whose pictures show their own frame number as black/white tiles.
 
     Neighbouring frames differ in at least one 40x60 tile, so a clip that starts one
@@ -37,7 +43,7 @@ def make_counter_film(path: Path, seconds: float = 6.0, fps: int = FPS, width: i
     t = BEEP_AT_S
     while t + 0.02 < seconds:
         start = int(round(t * audio_rate))
-        samples[start:start + beep_len] = tone
+        samples[start : start + beep_len] = tone
         t += BEEP_EVERY_S
     with av.open(str(path), "w", format="mp4") as container:
         video = container.add_stream("libx264", rate=fps)
@@ -49,13 +55,13 @@ def make_counter_film(path: Path, seconds: float = 6.0, fps: int = FPS, width: i
             for bit in range(8):
                 if k >> bit & 1:
                     row, col = divmod(bit, 4)
-                    picture[row * 60:(row + 1) * 60, col * 40:(col + 1) * 40] = 230
+                    picture[row * 60 : (row + 1) * 60, col * 40 : (col + 1) * 40] = 230
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = k
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         for start in range(0, len(samples), 1024):
-            chunk = samples[start:start + 1024]
+            chunk = samples[start : start + 1024]
             frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
             frame.sample_rate, frame.pts = audio_rate, start
             container.mux(audio.encode(frame))
@@ -97,12 +103,15 @@ def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
-@pytest.mark.parametrize("in_s, out_s, method", [
-    (1.32, 4.6, "smart"),    # in and out inside GOPs: head and tail re-encoded
-    (1.0, 3.0, "smart"),     # on keyframes: everything copied
-    (1.32, 6.0, "smart"),    # to the end of the film
-    (2.1, 2.9, None),        # whole GOP inside only where x264 placed a scene cut
-])
+@pytest.mark.parametrize(
+    "in_s, out_s, method",
+    [
+        (1.32, 4.6, "smart"),  # in and out inside GOPs: head and tail re-encoded
+        (1.0, 3.0, "smart"),  # on keyframes: everything copied
+        (1.32, 6.0, "smart"),  # to the end of the film
+        (2.1, 2.9, None),  # whole GOP inside only where x264 placed a scene cut
+    ],
+)
 def test_clip_starts_on_in_frame_and_matches_source(proxy, tmp_path, in_s, out_s, method):
     result = cut_clip(proxy, tmp_path / "clip.mp4", in_s, out_s)
     first, end = round(in_s * FPS), round(out_s * FPS)
@@ -122,7 +131,11 @@ def test_clip_starts_on_in_frame_and_matches_source(proxy, tmp_path, in_s, out_s
     info = probe(result.path)
     assert abs(info.duration_s - (end - first) / FPS) <= 1 / FPS
     assert (info.video_codec, info.pix_fmt, info.audio_codec, info.audio_sample_rate) == (
-        "h264", "yuv420p", "aac", 48_000)
+        "h264",
+        "yuv420p",
+        "aac",
+        48_000,
+    )
 
 
 def test_clip_audio_is_trimmed_and_in_sync(proxy, tmp_path):
@@ -143,8 +156,7 @@ def test_mp4_is_fast_start(proxy, tmp_path):
 
 def test_burnt_caption_changes_bottom_only(proxy, tmp_path):
     plain = cut_clip(proxy, tmp_path / "plain.mp4", 1.0, 2.0)
-    burnt = cut_clip(proxy, tmp_path / "burnt.mp4", 1.0, 2.0, caption="Look, I did it!",
-                     burn_caption=True)
+    burnt = cut_clip(proxy, tmp_path / "burnt.mp4", 1.0, 2.0, caption="Look, I did it!", burn_caption=True)
     assert burnt.method == "reencode" and burnt.n_frames == plain.n_frames
     a, b = decode_rgb(plain.path)[0], decode_rgb(burnt.path)[0]
     assert mean_abs(a[:60], b[:60]) < 3.0
@@ -168,14 +180,17 @@ def test_film_without_audio(tmp_path):
     assert not result.has_audio and not probe(result.path).has_audio
 
 
-@pytest.mark.parametrize("in_s, out_s, message", [
-    (3.0, 2.0, "must come before the out point"),
-    (2.0, 2.0, "must come before the out point"),
-    (-1.0, 2.0, "negative"),
-    (1.0, 9.0, "past the end"),
-    (1.0, 1.01, "shorter than one frame"),
-    (float("nan"), 2.0, "must be a number"),
-])
+@pytest.mark.parametrize(
+    "in_s, out_s, message",
+    [
+        (3.0, 2.0, "must come before the out point"),
+        (2.0, 2.0, "must come before the out point"),
+        (-1.0, 2.0, "negative"),
+        (1.0, 9.0, "past the end"),
+        (1.0, 1.01, "shorter than one frame"),
+        (float("nan"), 2.0, "must be a number"),
+    ],
+)
 def test_bad_spans_are_rejected_with_clear_errors(proxy, tmp_path, in_s, out_s, message):
     with pytest.raises(ClipRangeError, match=message):
         cut_clip(proxy, tmp_path / "clip.mp4", in_s, out_s)
@@ -205,8 +220,9 @@ def test_clip_frame_range_snaps_to_grid():
 
 
 def test_write_webvtt(tmp_path):
-    path = write_webvtt(tmp_path / "c.vtt", [(0.0, 12.34, "Mummy, look!\n\nA ball <3"),
-                                             (61.0, 3725.5, "Zweite Zeile -- é")])
+    path = write_webvtt(
+        tmp_path / "c.vtt", [(0.0, 12.34, "Mummy, look!\n\nA ball <3"), (61.0, 3725.5, "Zweite Zeile -- é")]
+    )
     text = path.read_text(encoding="utf-8")
     assert text.startswith("WEBVTT\n\n")
     assert "00:00:00.000 --> 00:00:12.340\nMummy, look!\nA ball &lt;3\n" in text

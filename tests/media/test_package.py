@@ -8,6 +8,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,12 +18,16 @@ from annotate.media.proxy import make_proxy
 from annotate.media.thumbs import frame_at
 from tests.media.test_clips import make_counter_film
 
-import cv2
-
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +41,40 @@ def proxy(tmp_path_factory) -> Path:
 
 def session_clips(proxy: Path) -> list[PackageClip]:
     return [
-        PackageClip(proxy, 3.0, 4.4, labels=["Sharing emotions"], polarity="Growth point",
-                    caption="", notes="Ask: what was she telling you?", order=5),
-        PackageClip(proxy, 1.32, 4.6, labels=["Speaking for the child", "Now moment"],
-                    polarity="Strength", caption="Mummy, look — I can do it! <3",
-                    notes="Point out how she waited.\n\nThen ask how it felt.", order=1),
+        PackageClip(
+            proxy,
+            3.0,
+            4.4,
+            labels=["Sharing emotions"],
+            polarity="Growth point",
+            caption="",
+            notes="Ask: what was she telling you?",
+            order=5,
+        ),
+        PackageClip(
+            proxy,
+            1.32,
+            4.6,
+            labels=["Speaking for the child", "Now moment"],
+            polarity="Strength",
+            caption="Mummy, look — I can do it! <3",
+            notes="Point out how she waited.\n\nThen ask how it felt.",
+            order=1,
+        ),
     ]
 
 
 def build(proxy: Path, out: Path, burn: bool = False) -> Path:
     return build_session_package(
-        out, session_clips(proxy), title="Feedback visit", opening_note="Welcome back.",
-        closing_note="See you in two weeks.", family_label="Mira & Jonas", session_no=3,
-        burn_captions=burn)
+        out,
+        session_clips(proxy),
+        title="Feedback visit",
+        opening_note="Welcome back.",
+        closing_note="See you in two weeks.",
+        family_label="Mira & Jonas",
+        session_no=3,
+        burn_captions=burn,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +84,17 @@ def package(proxy, tmp_path_factory) -> Path:
 
 def test_members_in_session_order(package):
     names = zipfile.ZipFile(package).namelist()
-    expected = ["clips/01.mp4", "clips/01.vtt", "clips/02.mp4", "stills/01.jpg",
-                "stills/02.jpg", "index.html", "script.html"]
-    assert names[:len(expected)] == expected
-    assert names[len(expected):] in ([], ["script.pdf"])
+    expected = [
+        "clips/01.mp4",
+        "clips/01.vtt",
+        "clips/02.mp4",
+        "stills/01.jpg",
+        "stills/02.jpg",
+        "index.html",
+        "script.html",
+    ]
+    assert names[: len(expected)] == expected
+    assert names[len(expected) :] in ([], ["script.pdf"])
 
 
 def test_clips_follow_order_field(package, proxy, tmp_path):
@@ -83,24 +116,39 @@ def test_index_html_references_existing_files_only(package, tmp_path):
         names = set(archive.namelist())
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     refs = set(re.findall(r'"((?:clips|stills)/[^"]+)"', page))
-    assert refs == {"clips/01.mp4", "clips/02.mp4", "stills/01.jpg", "stills/02.jpg"}
+    assert refs == {"clips/01.mp4", "clips/02.mp4", "clips/01.vtt", "stills/01.jpg", "stills/02.jpg"}
     assert refs <= names
+    assert '<track id="subtitles" kind="subtitles"' in page  # captions as subtitles of the player
     assert "http://" not in page and "https://" not in page and "file:" not in page
     assert "Unzip (extract) this package" in page
     block = re.search(r'<script type="application/json" id="clip-data">(.*?)</script>', page, re.S)
     data = json.loads(block.group(1))
     assert [c["caption"] for c in data] == ["Mummy, look — I can do it! <3", ""]
-    assert data[0]["labels"] == "Speaking for the child, Now moment"
+    assert [c["vtt"] for c in data] == ["clips/01.vtt", ""]
+    # The family's page shows clips and captions only: no tag, growth point or clinician's note.
+    for private in ("Speaking for the child", "Now moment", "Growth point", "Ask: what was she", "Point out how"):
+        assert private not in page, private
+    assert set(data[0]) == {"src", "still", "vtt", "caption"}
 
 
 def test_script_html_content(package, tmp_path):
     with zipfile.ZipFile(package) as archive:
         page = archive.read("script.html").decode("utf-8")
-    for text in ("Feedback visit", "Mira &amp; Jonas", "Session 3", "Welcome back.",
-                 "See you in two weeks.", "00:01.08 – 00:04.15 (3.3 s)",
-                 "Speaking for the child, Now moment", "Strength", "Growth point",
-                 "Point out how she waited.", "Then ask how it felt.", "@media print",
-                 'src="stills/02.jpg"'):
+    for text in (
+        "Feedback visit",
+        "Mira &amp; Jonas",
+        "Session 3",
+        "Welcome back.",
+        "See you in two weeks.",
+        "00:01.08 – 00:04.15 (3.3 s)",
+        "Speaking for the child, Now moment",
+        "Strength",
+        "Growth point",
+        "Point out how she waited.",
+        "Then ask how it felt.",
+        "@media print",
+        'src="stills/02.jpg"',
+    ):
         assert text in page, text
     assert page.index("Clip 01") < page.index("Clip 02")
 
@@ -125,17 +173,38 @@ def test_burnt_captions_package(proxy, tmp_path):
 
 def test_bad_input(proxy, tmp_path):
     with pytest.raises(ValueError, match="no clips"):
-        build_session_package(tmp_path / "s.zip", [], title="t", opening_note="",
-                              closing_note="", family_label="f", session_no=1,
-                              burn_captions=False)
+        build_session_package(
+            tmp_path / "s.zip",
+            [],
+            title="t",
+            opening_note="",
+            closing_note="",
+            family_label="f",
+            session_no=1,
+            burn_captions=False,
+        )
     with pytest.raises(ValueError, match="session_no"):
-        build_session_package(tmp_path / "s.zip", session_clips(proxy), title="t",
-                              opening_note="", closing_note="", family_label="f", session_no=0,
-                              burn_captions=False)
+        build_session_package(
+            tmp_path / "s.zip",
+            session_clips(proxy),
+            title="t",
+            opening_note="",
+            closing_note="",
+            family_label="f",
+            session_no=0,
+            burn_captions=False,
+        )
     with pytest.raises(ClipRangeError, match="past the end"):
-        build_session_package(tmp_path / "s.zip", [PackageClip(proxy, 1.0, 60.0)], title="t",
-                              opening_note="", closing_note="", family_label="f",
-                              session_no=1, burn_captions=False)
+        build_session_package(
+            tmp_path / "s.zip",
+            [PackageClip(proxy, 1.0, 60.0)],
+            title="t",
+            opening_note="",
+            closing_note="",
+            family_label="f",
+            session_no=1,
+            burn_captions=False,
+        )
     assert not (tmp_path / "s.zip").exists()
     with pytest.raises(ValueError, match="list of labels"):
         PackageClip(proxy, 1.0, 2.0, labels="Sharing emotions")
@@ -160,7 +229,8 @@ def test_index_html_plays_first_clip_in_chromium(package, tmp_path):
     url = (tmp_path / "session" / "index.html").as_uri()
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             page = context.new_page()
             page.goto(url)
@@ -168,17 +238,21 @@ def test_index_html_plays_first_clip_in_chromium(package, tmp_path):
             page.click("#play-all")
             page.wait_for_function(
                 "() => { const v = document.getElementById('player');"
-                " return v.videoWidth > 0 && v.currentTime > 0.5; }", timeout=20_000)
+                " return v.videoWidth > 0 && v.currentTime > 0.5; }",
+                timeout=20_000,
+            )
             state = page.evaluate(
                 "() => { const v = document.getElementById('player');"
-                " return [v.videoWidth, v.videoHeight, v.error, v.src.endsWith('clips/01.mp4')]; }")
+                " return [v.videoWidth, v.videoHeight, v.error, v.src.endsWith('clips/01.mp4')]; }"
+            )
             assert state == [160, 120, None, True]
             # At the end of clip 1 the playlist moves on to clip 2 by itself.
-            page.evaluate("() => { const v = document.getElementById('player');"
-                          " v.currentTime = v.duration - 0.2; }")
+            page.evaluate("() => { const v = document.getElementById('player'); v.currentTime = v.duration - 0.2; }")
             page.wait_for_function(
                 "() => document.getElementById('player').src.endsWith('clips/02.mp4')"
-                " && document.getElementById('player').currentTime > 0.2", timeout=20_000)
+                " && document.getElementById('player').currentTime > 0.2",
+                timeout=20_000,
+            )
         finally:
             context.close()
 
@@ -186,9 +260,15 @@ def test_index_html_plays_first_clip_in_chromium(package, tmp_path):
 def test_caption_cannot_break_out_of_the_page(proxy, tmp_path):
     evil = '</script><script>alert("x")</script> & <b>'
     zipped = build_session_package(
-        tmp_path / "s.zip", [PackageClip(proxy, 1.0, 2.0, caption=evil, notes=evil)],
-        title=evil, opening_note=evil, closing_note="", family_label=evil, session_no=1,
-        burn_captions=False)
+        tmp_path / "s.zip",
+        [PackageClip(proxy, 1.0, 2.0, caption=evil, notes=evil)],
+        title=evil,
+        opening_note=evil,
+        closing_note="",
+        family_label=evil,
+        session_no=1,
+        burn_captions=False,
+    )
     with zipfile.ZipFile(zipped) as archive:
         index = archive.read("index.html").decode("utf-8")
         script = archive.read("script.html").decode("utf-8")

@@ -6,7 +6,7 @@ import pytest
 
 from annotate.media.errors import UnreadableMediaError
 from annotate.media.probe import clockwise_rotation, probe
-from annotate.media.synthetic import make_broken_files, make_synthetic_film
+from tests.support.synthetic import make_broken_files, make_synthetic_film
 
 from .conftest import FPS, HEIGHT, SECONDS, WIDTH
 
@@ -57,8 +57,7 @@ def test_rotation_convention_matches_ffmpeg_cli(films, ffmpeg, tmp_path):
 
 
 def test_clockwise_rotation_rounds_to_quarter_turns():
-    assert [clockwise_rotation(a) for a in (0, -90, 90, 180, -180, -89.6, 44)] == [
-        0, 90, 270, 180, 180, 90, 0]
+    assert [clockwise_rotation(a) for a in (0, -90, 90, 180, -180, -89.6, 44)] == [0, 90, 270, 180, 180, 90, 0]
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +65,16 @@ def broken(tmp_path_factory):
     return make_broken_files(tmp_path_factory.mktemp("broken"))
 
 
-@pytest.mark.parametrize("kind, reason", [
-    ("zero_bytes", r"empty \(0 bytes\)"),
-    ("truncated", r"incomplete or damaged: its index \(the 'moov' box\) is missing"),
-    ("truncated_faststart", r"truncated or corrupt"),
-    ("text_as_mp4", r"contains text, not video"),
-    ("audio_only", r"contains only audio \(aac\), no video stream"),
-])
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("zero_bytes", r"empty \(0 bytes\)"),
+        ("truncated", r"incomplete or damaged: its index \(the 'moov' box\) is missing"),
+        ("truncated_faststart", r"truncated or corrupt"),
+        ("text_as_mp4", r"contains text, not video"),
+        ("audio_only", r"contains only audio \(aac\), no video stream"),
+    ],
+)
 def test_broken_files_are_rejected_with_reason(broken, kind, reason):
     with pytest.raises(UnreadableMediaError, match=reason):
         probe(broken[kind])
@@ -99,8 +101,7 @@ def test_random_bytes_are_not_a_film(tmp_path):
 def test_cut_faststart_film_is_caught_by_seeking_near_the_end(tmp_path, monkeypatch, keep):
     # Without the index-vs-size check, decoding near the stated end must still notice.
     monkeypatch.setattr(probe_module, "_check_index_within_file", lambda film, container: None)
-    film = make_synthetic_film(tmp_path / "f.mp4", 6.0, 96, 64, fps=10, seed=2,
-                               audio=False, faststart=True)
+    film = make_synthetic_film(tmp_path / "f.mp4", 6.0, 96, 64, fps=10, seed=2, audio=False, faststart=True)
     assert probe(film).duration_s == pytest.approx(6.0)
     data = film.read_bytes()
     film.write_bytes(data[: int(len(data) * keep)])

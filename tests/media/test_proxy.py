@@ -1,4 +1,5 @@
 import importlib
+import itertools
 import struct
 from fractions import Fraction
 
@@ -8,17 +9,24 @@ import pytest
 
 from annotate.media.errors import MediaError, UnreadableMediaError
 from annotate.media.proxy import (
-    ProxySettings, make_proxy, output_frame_rate, output_size, place_on_grid,
+    ProxySettings,
+    make_proxy,
+    output_frame_rate,
+    output_size,
+    place_on_grid,
 )
-from annotate.media.synthetic import make_synthetic_film
 from annotate.media.thumbs import frame_at
+from tests.support.synthetic import make_synthetic_film
 
 from .conftest import HEIGHT, SECONDS, WIDTH
 
 proxy_module = importlib.import_module("annotate.media.proxy")
 NEUTRAL_CONTAINER_KEYS = {"major_brand", "minor_version", "compatible_brands"}
-NEUTRAL_STREAM_VALUES = {"language": {"und"}, "handler_name": {"VideoHandler", "SoundHandler"},
-                         "vendor_id": {"[0][0][0][0]"}}
+NEUTRAL_STREAM_VALUES = {
+    "language": {"und"},
+    "handler_name": {"VideoHandler", "SoundHandler"},
+    "vendor_id": {"[0][0][0][0]"},
+}
 
 
 def video_frames(path):
@@ -32,9 +40,9 @@ def top_level_boxes(path):
     boxes, data = [], path.read_bytes()
     offset = 0
     while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
         if size == 1:
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
         boxes.append(kind.decode("latin-1"))
         if size < 8:
             break
@@ -45,8 +53,7 @@ def top_level_boxes(path):
 @pytest.fixture(scope="module")
 def proxies(films, tmp_path_factory):
     folder = tmp_path_factory.mktemp("proxies")
-    return {name: (make_proxy(src, folder / f"{name}.mp4"), folder / f"{name}.mp4")
-            for name, src in films.items()}
+    return {name: (make_proxy(src, folder / f"{name}.mp4"), folder / f"{name}.mp4") for name, src in films.items()}
 
 
 @pytest.mark.parametrize("name", ["plain", "hevc", "mpeg4", "rot90", "vfr", "no_audio"])
@@ -71,10 +78,8 @@ def test_rotation_is_applied_the_right_way(tmp_path, rotation):
     # The same scene filmed upright must look the same as the rotated film's proxy.
     coded = (WIDTH, HEIGHT) if rotation != 180 else (HEIGHT, WIDTH)
     upright = (HEIGHT, WIDTH)
-    src = make_synthetic_film(tmp_path / "rot.mp4", 1.0, *coded, fps=10, seed=5,
-                              audio=False, rotation=rotation, crf=18)
-    ref = make_synthetic_film(tmp_path / "ref.mp4", 1.0, *upright, fps=10, seed=5,
-                              audio=False, crf=18)
+    src = make_synthetic_film(tmp_path / "rot.mp4", 1.0, *coded, fps=10, seed=5, audio=False, rotation=rotation, crf=18)
+    ref = make_synthetic_film(tmp_path / "ref.mp4", 1.0, *upright, fps=10, seed=5, audio=False, crf=18)
     make_proxy(src, tmp_path / "proxy.mp4", ProxySettings(crf=18))
     got = frame_at(tmp_path / "proxy.mp4", 0.5).astype(float)
     want = frame_at(ref, 0.5).astype(float)
@@ -85,11 +90,11 @@ def test_rotation_is_applied_the_right_way(tmp_path, rotation):
 
 def test_vfr_source_becomes_constant_frame_rate(films, proxies):
     source_frames, _ = video_frames(films["vfr"])
-    source_steps = {b[0] - a[0] for a, b in zip(source_frames, source_frames[1:])}
+    source_steps = {b[0] - a[0] for a, b in itertools.pairwise(source_frames)}
     assert len(source_steps) > 3  # the source really is irregular
     result, path = proxies["vfr"]
     frames, time_base = video_frames(path)
-    steps = {b[0] - a[0] for a, b in zip(frames, frames[1:])}
+    steps = {b[0] - a[0] for a, b in itertools.pairwise(frames)}
     assert len(steps) == 1
     assert float(steps.pop() * time_base) == pytest.approx(1 / result.fps)
 
@@ -122,16 +127,34 @@ def tagged_source(films, ffmpeg, tmp_path_factory):
     """A stereo 44.1 kHz film carrying identifying metadata, like a phone recording."""
     out = tmp_path_factory.mktemp("tagged") / "tagged.mov"
     done = ffmpeg(
-        "-i", str(films["plain"]), "-map_metadata", "-1", "-c:v", "copy",
-        "-c:a", "aac", "-ac", "2", "-ar", "44100",
-        "-metadata", "title=SECRETTITLE Family F03 baseline",
-        "-metadata", "location=+52.0907+005.1214/",
-        "-metadata", "creation_time=2024-05-06T07:08:09Z",
-        "-metadata", "comment=SECRETCOMMENT",
-        "-metadata:s:v", "handler_name=SECRETHANDLER Core Media Video",
-        "-metadata:s:a", "handler_name=SECRETAUDIO Core Media Audio",
-        "-metadata:s:v", "encoder=SECRETENCODER iPhone",
-        str(out))
+        "-i",
+        str(films["plain"]),
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-ar",
+        "44100",
+        "-metadata",
+        "title=SECRETTITLE Family F03 baseline",
+        "-metadata",
+        "location=+52.0907+005.1214/",
+        "-metadata",
+        "creation_time=2024-05-06T07:08:09Z",
+        "-metadata",
+        "comment=SECRETCOMMENT",
+        "-metadata:s:v",
+        "handler_name=SECRETHANDLER Core Media Video",
+        "-metadata:s:a",
+        "handler_name=SECRETAUDIO Core Media Audio",
+        "-metadata:s:v",
+        "encoder=SECRETENCODER iPhone",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     info = ffmpeg("-i", str(out)).stderr
     assert "SECRETTITLE" in info and "creation_time" in info  # the planting worked
@@ -147,8 +170,7 @@ def test_metadata_is_stripped(tagged_source, ffmpeg, tmp_path):
             for key, value in stream.metadata.items():
                 assert value in NEUTRAL_STREAM_VALUES.get(key, set()), (key, value)
     info = ffmpeg("-i", str(path)).stderr
-    for planted in ("SECRET", "creation_time", "location", "52.09", "encoder", "Lavf",
-                    "rotation", "Display Matrix"):
+    for planted in ("SECRET", "creation_time", "location", "52.09", "encoder", "Lavf", "rotation", "Display Matrix"):
         assert planted not in info
     raw = path.read_bytes()
     assert b"SECRET" not in raw and b"2024-05-06" not in raw and b"+52.0907" not in raw
@@ -217,11 +239,17 @@ def test_requested_fps_is_used(films, tmp_path):
     assert result.duration_s == pytest.approx(SECONDS, abs=0.1)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"max_height": 8}, "max_height"), ({"crf": -1}, "crf"), ({"preset": "quick"}, "preset"),
-    ({"gop_seconds": 0}, "gop_seconds"), ({"audio_bitrate": 100}, "audio_bitrate"),
-    ({"fps": 0}, "fps"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"max_height": 8}, "max_height"),
+        ({"crf": -1}, "crf"),
+        ({"preset": "quick"}, "preset"),
+        ({"gop_seconds": 0}, "gop_seconds"),
+        ({"audio_bitrate": 100}, "audio_bitrate"),
+        ({"fps": 0}, "fps"),
+    ],
+)
 def test_settings_are_validated(kwargs, field):
     with pytest.raises(ValueError, match=field):
         ProxySettings(**kwargs)

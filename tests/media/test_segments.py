@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_spans_are_contiguous_indexed_and_end_exactly_at_duration():
     assert [s.index for s in spans] == list(range(len(spans)))
     assert len(spans) == 1000
     assert spans[0].start_s == 0.0 and spans[-1].end_s == duration
-    assert all(a.end_s == b.start_s for a, b in zip(spans, spans[1:]))
+    assert all(a.end_s == b.start_s for a, b in itertools.pairwise(spans))
     assert all(math.isclose(s.duration_s, 0.3) for s in spans)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from annotate.media.probe import probe
-from annotate.media.synthetic import generate_sample_media, make_broken_files, make_synthetic_film
 from annotate.media.thumbs import frame_at
+from tests.support.synthetic import generate_sample_media, make_broken_files, make_synthetic_film
 
 SAMPLE_MEDIA = Path(__file__).resolve().parents[2] / "sample_media"
 COLUMNS = ["file", "participant", "arm", "timepoint", "purpose", "session"]
@@ -37,10 +37,17 @@ def test_vfr_film_has_irregular_timestamps(tmp_path):
     assert len(set(np.diff(pts))) > 3
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"seconds": 0}, "seconds"), ({"width": 15}, "width"), ({"height": 33}, "height"),
-    ({"fps": 0}, "fps"), ({"codec": "vp9"}, "codec"), ({"rotation": 45}, "rotation"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seconds": 0}, "seconds"),
+        ({"width": 15}, "width"),
+        ({"height": 33}, "height"),
+        ({"fps": 0}, "fps"),
+        ({"codec": "vp9"}, "codec"),
+        ({"rotation": 45}, "rotation"),
+    ],
+)
 def test_arguments_are_validated(tmp_path, kwargs, message):
     args = {"seconds": 1.0, "width": 64, "height": 48, "fps": 5} | kwargs
     with pytest.raises(ValueError, match=message):
@@ -81,10 +88,8 @@ def test_committed_sample_media_is_a_blinded_demo_trial():
         arms.setdefault(r["arm"], set()).add(r["participant"])
     assert {a: len(p) for a, p in arms.items()} == {"VIPP": 3, "Usual care": 3}
     for family in {r["participant"] for r in assessments}:
-        assert sorted(r["timepoint"] for r in assessments if r["participant"] == family) == [
-            "baseline", "month5"]
-    assert all(r["arm"] == "VIPP" and r["timepoint"] == "" and r["session"] == "1"
-               for r in interventions)
+        assert sorted(r["timepoint"] for r in assessments if r["participant"] == family) == ["baseline", "month5"]
+    assert all(r["arm"] == "VIPP" and r["timepoint"] == "" and r["session"] == "1" for r in interventions)
     names = [r["file"] for r in rows]
     assert sorted(names) == [f"film_{i:02d}.mp4" for i in range(1, 15)]
     for r in rows:  # names must not reveal arm or time point

@@ -47,9 +47,7 @@ def random_scores(seed: int, n_units: int, n_raters: int, missing: float = 0.0) 
 
 
 def wide(scores: np.ndarray, categories=SCALE):
-    return ratings_from_wide(
-        [[None if np.isnan(v) else int(v) for v in row] for row in scores], categories=categories
-    )
+    return ratings_from_wide([[None if np.isnan(v) else int(v) for v in row] for row in scores], categories=categories)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -62,8 +60,14 @@ def test_icc_matches_pingouin(seed):
     )
     theirs = pingouin.intraclass_corr(frame, targets="unit", raters="rater", ratings="score")
     theirs = theirs.set_index("Type")
-    names = {"ICC(1,1)": "ICC(1,1)", "ICC(2,1)": "ICC(A,1)", "ICC(3,1)": "ICC(C,1)",
-             "ICC(1,k)": "ICC(1,k)", "ICC(2,k)": "ICC(A,k)", "ICC(3,k)": "ICC(C,k)"}
+    names = {
+        "ICC(1,1)": "ICC(1,1)",
+        "ICC(2,1)": "ICC(A,1)",
+        "ICC(3,1)": "ICC(C,1)",
+        "ICC(1,k)": "ICC(1,k)",
+        "ICC(2,k)": "ICC(A,k)",
+        "ICC(3,k)": "ICC(C,k)",
+    }
     for form, row_name in names.items():
         row = theirs.loc[row_name]
         r = ours[form]
@@ -90,9 +94,7 @@ def test_icc_drops_units_with_missing_ratings_and_reports_how_many():
 def test_alpha_matches_krippendorff_package_with_missing_data(seed, level):
     scores = random_scores(seed, 60, 4, missing=0.2)
     ours = krippendorff_alpha(wide(scores), level).value
-    theirs = krippendorff.alpha(
-        reliability_data=scores.T, level_of_measurement=level, value_domain=SCALE
-    )
+    theirs = krippendorff.alpha(reliability_data=scores.T, level_of_measurement=level, value_domain=SCALE)
     assert ours == pytest.approx(theirs, abs=1e-9)
 
 
@@ -100,16 +102,11 @@ def test_ordinal_alpha_uses_declared_categories_in_scale_order():
     r_short = ratings_from_wide([[1, 1], [1, 3], [3, 3], [3, 5]], categories=[1, 3, 5])
     r_long = ratings_from_wide([[1, 1], [1, 3], [3, 3], [3, 5]], categories=[1, 2, 3, 4, 5])
     # unused categories have n_g = 0, so the ordinal metric is unchanged ...
-    assert krippendorff_alpha(r_short, "ordinal").value == pytest.approx(
-        krippendorff_alpha(r_long, "ordinal").value
-    )
+    assert krippendorff_alpha(r_short, "ordinal").value == pytest.approx(krippendorff_alpha(r_long, "ordinal").value)
     # ... while the declared order of text codes is honoured
-    text = ratings_from_wide([["lo", "lo"], ["lo", "mid"], ["hi", "hi"], ["mid", "hi"]],
-                             categories=["lo", "mid", "hi"])
+    text = ratings_from_wide([["lo", "lo"], ["lo", "mid"], ["hi", "hi"], ["mid", "hi"]], categories=["lo", "mid", "hi"])
     numeric = ratings_from_wide([[1, 1], [1, 2], [3, 3], [2, 3]], categories=[1, 2, 3])
-    assert krippendorff_alpha(text, "ordinal").value == pytest.approx(
-        krippendorff_alpha(numeric, "ordinal").value
-    )
+    assert krippendorff_alpha(text, "ordinal").value == pytest.approx(krippendorff_alpha(numeric, "ordinal").value)
 
 
 @pytest.mark.parametrize("weights", ["unweighted", "linear", "quadratic"])
@@ -185,8 +182,9 @@ def test_bad_input_raises_with_a_message_saying_what_to_fix(units, raters, score
 
 
 def test_missing_scores_are_dropped_and_string_codes_work():
-    r = ratings_from_long(["u1", "u1", "u2", "u2", "u3"], ["A", "B", "A", "B", "A"],
-                          ["yes", "yes", "no", None, float("nan")])
+    r = ratings_from_long(
+        ["u1", "u1", "u2", "u2", "u3"], ["A", "B", "A", "B", "A"], ["yes", "yes", "no", None, float("nan")]
+    )
     assert (r.n_units, r.n_raters, r.n_ratings) == (2, 2, 3)
     assert r.categories == ("no", "yes")
     assert not r.numeric

@@ -6,7 +6,8 @@ import dataclasses
 
 from streamlit.testing.v1 import AppTest
 
-from annotate.services import study_status
+from annotate.services import studies
+from tests.support.signing import sign as _sign
 
 
 def _page(actor_fields: tuple) -> None:
@@ -35,9 +36,11 @@ def test_masked_before_unblinding_full_after(env, session, people, study):
     assert not any("Study package" in b for b in offered)  # researchers get it after unblinding
     modes = at.radio[0].options
     assert any("Masked" in m for m in modes) and not any(m.startswith("Full") for m in modes)
-    study_status.set_status(session, people["res"], study, "rating")
-    study_status.set_status(session, people["res"], study, "locked")
-    study_status.set_status(session, people["res"], study, "unblinded", "primary analysis")
+    studies.set_status(session, people["res"], study, "rating")
+    studies.set_status(session, people["res"], study, "locked", signature=_sign(session, people["res"]))
+    studies.set_status(
+        session, people["res"], study, "unblinded", "primary analysis", signature=_sign(session, people["res"])
+    )
     session.commit()
     at = app(people["res"])
     assert any(m.startswith("Full") for m in at.radio[0].options)

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from annotate.db.models import Assignment
-from annotate.services import assignments, users
-from annotate.services.certification import create_calibration_set
-from tests.services.test_reliability_db import SCORES, SENS, assessment_segments, rate
+from annotate.services import accounts, assignments
+from annotate.services.reliability.certification import create_calibration_set
+from tests.services.reliability.test_study import SCORES, SENS, assessment_segments, rate
 
 ALLOCATION_WORDS = ["VIPP", "Control", "baseline", "month5", "P01", "P02", "P03", "IMG_2024"]
 
@@ -36,6 +36,21 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def table_with(at: AppTest, column: str):
+    """The first table of the page with this column."""
+    return next(f.value for f in at.dataframe if column in f.value.columns)
+
+
+def assert_no_raw_none(at: AppTest) -> None:
+    """No table cell and no text shows a bare None / nan: an undefined statistic says why in words."""
+    for frame in at.dataframe:
+        for column in frame.value.columns:
+            cells = frame.value[column]
+            if cells.dtype == object:
+                assert not any(v is None or str(v) in ("None", "nan") for v in cells), (column, list(cells))
+    assert "None" not in texts(at).replace("None of", "")
+
+
 @pytest.fixture
 def double_coded(env, session, people, study):
     assignments.assign_segments(session, people["res"], study, ["r1", "r2"], mode="all", seed=1)
@@ -52,9 +67,13 @@ def test_reliability_page_shows_statistics_reading_and_charts(double_coded, peop
     body = texts(at)
     assert "ICC(A,1) =" in body and "Koo & Li" in body
     assert at.metric[0].value == "8"  # double-coded segments
-    icc_table = at.dataframe[0].value
+    design_table = at.dataframe[0].value
+    assert list(design_table["statistic"])[:2] == ["ICC(1), one-way", "ICC(1,k), one-way"]
+    icc_table = at.dataframe[1].value
     assert list(icc_table["ICC"]) == ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
-    assert len(at.get("vega_lite_chart")) == 3  # Bland-Altman, heat map, drift
+    # severity, D-study heat map, Bland-Altman, confusion heat map, drift
+    assert len(at.get("vega_lite_chart")) == 5
+    assert_no_raw_none(at)
     blob = repr([e.proto for e in at.main])
     for word in ALLOCATION_WORDS:
         assert word not in blob, word
@@ -78,7 +97,7 @@ def test_reliability_page_without_double_coding_explains(env, session, people, s
 def test_rater_is_refused(double_coded, people):
     at = app("reliability_page", people["r1"])
     assert not at.exception
-    assert "needs the researcher role" in texts(at)
+    assert "needs the researcher or analyst role" in texts(at)
 
 
 def test_certification_page_creates_a_set_from_a_master_rater(double_coded, session, people):
@@ -96,7 +115,7 @@ def test_certification_page_creates_a_set_from_a_master_rater(double_coded, sess
 
 
 def test_certification_page_assigns_and_reports(double_coded, session, people):
-    t1 = users.create_user(session, None, "t1", "t1-password", "rater")
+    t1 = accounts.create_user(session, None, "t1", "t1-password", "rater")
     create_calibration_set(session, people["res"], "T1", "Cal A", double_coded[:4], master_rater="r1")
     session.commit()
     at = app("certification_page", people["res"])
@@ -125,10 +144,66 @@ def test_certification_page_with_entered_master_scores(double_coded, session, pe
     assert not at.exception, at.exception
     editor_key = f"cert_scores_{double_coded[6]}_{double_coded[7]}"
     at.session_state[editor_key] = {
-        "edited_rows": {0: {SENS: 3}, 1: {SENS: 1}}, "added_rows": [], "deleted_rows": [],
+        "edited_rows": {0: {SENS: 3}, 1: {SENS: 1}},
+        "added_rows": [],
+        "deleted_rows": [],
     }
     at.run()
     next(b for b in at.button if b.label == "Create calibration set").click().run()
     assert not at.exception, at.exception
     assert "Calibration set Typed created with 2 segments." in texts(at)
     assert "dimensions: sensitivity_nondistress" in texts(at)
+
+
+@pytest.fixture
+def engine_design(env, session, people, study):
+    """The engine's own design: every segment double-coded by 2 of 5 raters; all finish."""
+    from tests.services.reliability.test_study_design import POOL, finish_queue
+
+    for name in ("r3", "r4", "r5"):
+        people[name] = accounts.create_user(session, None, name, f"{name}-password", "rater")
+    session.commit()
+    assignments.plan_study(session, people["res"], study, POOL, share=1.0, seed=11)
+    session.commit()
+    segs = assessment_segments(session)
+    for name in POOL:
+        finish_queue(session, people[name], {sid: k for k, sid in enumerate(segs)})
+    return segs
+
+
+def test_reliability_page_on_the_engine_design_shows_values_and_recommendation(engine_design, people):
+    at = app("reliability_page", people["res"])
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "cannot be computed" not in body and "No ICC" not in body
+    assert "Report ICC(A,1) =" in body and "incomplete design" in body and "ten Hove" in body
+    design_table = at.dataframe[0].value.set_index("statistic")
+    for row in ("ICC(1), one-way", "ICC(A,1), incomplete design", "Cohen's kappa (quadratic weights), pairwise"):
+        assert design_table.loc[row, "value"] != "n/a", row
+    assert design_table.loc["ICC(A,1), incomplete design", "95% CI"].count(" to ") == 1
+    facts = dict(table_with(at, "").values)  # the Design tab
+    assert facts["Complete (every rater rated every segment)"] == "no" and facts["Films (clusters)"] == "4"
+    assert table_with(at, "shared segments")["shared segments"].sum() == 8
+    components = table_with(at, "component")  # the G-study
+    assert list(components["component"]) == ["segment within film", "rater", "residual", "film"]
+    assert_no_raw_none(at)
+    blob = repr([e.proto for e in at.main])
+    for word in ALLOCATION_WORDS:
+        assert word not in blob, word
+
+
+def test_plan_panel_before_any_rating_sets_the_share(env, session, people, study):
+    at = app("reliability_page", people["res"])
+    assert not at.exception, at.exception
+    at.number_input(key="plan_rho").set_value(0.85)
+    at.number_input(key="plan_k").set_value(4)
+    at.number_input(key="plan_width").set_value(0.5).run()
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "Double-code **4 segments**" in body and "8 ready segments" in body and "**50%**" in body
+    next(b for b in at.button if b.key == "plan_apply").click().run()
+    assert not at.exception, at.exception
+    from annotate.services import studies
+
+    assert studies.study_settings(session, people["res"], "T1").double_code_share == 0.5
+    assert "Double-coding share set to 50%" in texts(at)

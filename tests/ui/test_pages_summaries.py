@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.services.test_summaries import build_vipp, unblind
+from tests.services.outcomes.test_summaries import build_vipp, unblind
 
 REAL_ARMS = ("VIPP-PMH", "Usual care")
 
@@ -83,7 +83,7 @@ def test_unblinded_table_threshold_plot_and_downloads(vipp, session, people):
 def test_rater_is_refused(vipp, people):
     at = app(people["r1"])
     assert not at.exception
-    assert "needs the researcher role" in texts(at)
+    assert "needs the researcher or analyst role" in texts(at)
 
 
 def test_download_builds_the_csv_when_clicked_and_audits_it(vipp, session, people):
@@ -91,7 +91,7 @@ def test_download_builds_the_csv_when_clicked_and_audits_it(vipp, session, peopl
     from sqlalchemy import select
 
     from annotate.db.models import AuditLog
-    from annotate.services.summaries import outcome_table
+    from annotate.services.outcomes.summaries import outcome_table
     from annotate.ui import pages_summaries
 
     table = outcome_table(session, people["res"], vipp, dimension="sensitivity", threshold=5)

@@ -83,9 +83,7 @@ def test_state_set_in_session_state_is_read_back_as_player_state() -> None:
     }
     at.run()
     assert not at.exception
-    assert at.markdown[0].value == (
-        "state=PlayerState(current_time=2.5, playing=False, ended_segment=False)"
-    )
+    assert at.markdown[0].value == ("state=PlayerState(current_time=2.5, playing=False, ended_segment=False)")
 
 
 def test_segment_end_report_is_read_back() -> None:
@@ -94,9 +92,7 @@ def test_segment_end_report_is_read_back() -> None:
         STATE_NAME: {"current_time": 4.5, "playing": False, "ended_segment": True, "start_s": 1.0, "end_s": 4.5}
     }
     at.run()
-    assert at.markdown[0].value == (
-        "state=PlayerState(current_time=4.5, playing=False, ended_segment=True)"
-    )
+    assert at.markdown[0].value == ("state=PlayerState(current_time=4.5, playing=False, ended_segment=True)")
 
 
 def test_report_for_other_segment_bounds_is_ignored() -> None:

@@ -3,8 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import annotate.db.models_calibration
+import annotate.db.models_events
+import annotate.db.models_jobs  # noqa: F401  (registers the job table)
 from annotate.db.models import Base
-import annotate.db.models_calibration  # noqa: F401  (registers the calibration tables)
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,9 +15,7 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -1,0 +1,58 @@
+"""Event coding (issue 19): the rater's point and state events with compare-and-set saves, and a
+study's events for researchers (the long table and the tidy frame of the timing statistics).
+
+The names below are the capability's public API; callers import the package, not its modules.
+"""
+
+from __future__ import annotations
+
+from annotate.services.events.arms import ArmEventRow, ArmEventSummaries, arm_event_summaries
+from annotate.services.events.coding import (
+    EventCoding,
+    EventView,
+    OpenStatesAtDone,
+    add_event,
+    delete_event,
+    edit_event,
+    event_coding,
+    mark_done,
+)
+from annotate.services.events.study import (
+    COUNTED_PURPOSES,
+    StudyEventRow,
+    StudyEvents,
+    event_scheme,
+    study_events,
+    study_timing_frame,
+    timing_frame,
+)
+from annotate.services.events.timing import ExplainRow, TimingReport, explain_matches, film_url, timing_report
+from annotate.stats.timing import BootstrapCI, GroupTiming  # the typed results the page renders
+
+__all__ = [
+    "COUNTED_PURPOSES",
+    "ArmEventRow",
+    "ArmEventSummaries",
+    "BootstrapCI",
+    "EventCoding",
+    "EventView",
+    "ExplainRow",
+    "GroupTiming",
+    "OpenStatesAtDone",
+    "StudyEventRow",
+    "StudyEvents",
+    "TimingReport",
+    "add_event",
+    "arm_event_summaries",
+    "delete_event",
+    "edit_event",
+    "event_coding",
+    "event_scheme",
+    "explain_matches",
+    "film_url",
+    "mark_done",
+    "study_events",
+    "study_timing_frame",
+    "timing_frame",
+    "timing_report",
+]
