@@ -29,7 +29,11 @@ def demo_cmd() -> None:
     s = current_settings()
     with unit_of_work(s) as session, progress_bar("Preparing demo films") as progress:
         result = demo.create_demo(session, s, progress)
-    click.echo("Demo study DEMO " + ("created" if result.created else "already exists") + ".")
+    click.echo(
+        "Demo studies DEMO (scores) and DEMO-EVENTS (event coding) "
+        + ("created" if result.created else "already exist")
+        + "."
+    )
     if result.created:
         click.echo(f"Films ready: {result.films_ready}, refused: {result.films_failed}")
     click.echo("Logins (demo only — change them for real use):")

@@ -59,6 +59,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _secs(value: float | None) -> str:
+    """Seconds with their unit, or "n/a" (no pairs: no unit to print)."""
+    return "n/a" if value is None else f"{value:.3f} s"
+
+
 def timing_text(result: TimingAgreement) -> str:
     """A short human-readable report: per group the two kappas, F1 and onset differences."""
     lines = [
@@ -81,8 +86,8 @@ def timing_text(result: TimingAgreement) -> str:
         f1 = ", ".join(f"{code} {_fmt(v)}" for code, v in ev.f1.per_code.items())
         lines.append(f"  F1: {f1}; pooled {_fmt(ev.f1.pooled)}")
         lines.append(
-            f"  |onset difference| median {_fmt(ev.onset_diff.median)} s, p90 {_fmt(ev.onset_diff.p90)} s; "
-            f"|offset difference| median {_fmt(ev.offset_diff.median)} s, p90 {_fmt(ev.offset_diff.p90)} s"
+            f"  |onset difference| median {_secs(ev.onset_diff.median)}, p90 {_secs(ev.onset_diff.p90)}; "
+            f"|offset difference| median {_secs(ev.offset_diff.median)}, p90 {_secs(ev.offset_diff.p90)}"
         )
         if g.curve:
             lines.append(

@@ -32,6 +32,9 @@ Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=64)]
 Text = Annotated[str, Field(min_length=1)]
 EventKind = Literal["point", "state"]
 
+PLAYER_KEYS = frozenset(" ,.<>[]rR")
+"""Keys the player itself answers to (play/pause, frame step, speed, replay): no code may take one."""
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
@@ -58,6 +61,14 @@ class EventCode(_Model):
         problems: list[tuple[Loc, str]] = []
         if len(self.key) != 1 or self.key.isspace():
             problems.append((("key",), f"must be one character (the keyboard key that codes it); got {self.key!r}"))
+        elif self.key in PLAYER_KEYS:
+            problems.append(
+                (
+                    ("key",),
+                    f"{self.key!r} is a player key (space, comma, full stop, < > [ ] and R control playback); "
+                    "choose another character",
+                )
+            )
         seen: dict[str, int] = {}
         for i, value in enumerate(self.modifiers):
             if value in seen:

@@ -138,6 +138,10 @@ def oneway_icc(data: LongRatings, confidence: float = 0.95) -> OneWayIcc:
     ssb = float(np.sum(n_i * (means - grand) ** 2))
     within = y - np.bincount(unit, weights=y, minlength=data.n_units)[unit] / n_i_all[unit]
     ssw = float(np.sum(within**2))
+    # A sum of squares at rounding level of the total is zero: unit means that are equal in exact
+    # arithmetic must give MSB = 0 (ICC(1,k) undefined) whatever the scale of the scores.
+    rounding = 1e-12 * (ssb + ssw)
+    ssb, ssw = (0.0 if ssb <= rounding else ssb), (0.0 if ssw <= rounding else ssw)
     df1, df2 = n - 1, big_n - n
     msb, msw = ssb / df1, ssw / df2
     k0 = float((big_n - np.sum(n_i**2) / big_n) / df1)

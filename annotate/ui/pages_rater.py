@@ -12,9 +12,9 @@ import secrets
 
 import streamlit as st
 
-from annotate.services import rating
+from annotate.services import events, rating
 from annotate.services.errors import ServiceError
-from annotate.ui import common
+from annotate.ui import common, event_coding
 from annotate.ui.player import segment_player
 
 
@@ -74,10 +74,11 @@ def _save_note(aid: int) -> None:
         common.flash(str(exc), "error")
 
 
-def _mark_done(aid: int, next_aid: int | None) -> None:
+def _mark_done(aid: int, next_aid: int | None, coded_events: bool = False) -> None:
     try:
         with common.db() as s:
-            rating.mark_done(s, _actor(), aid)
+            # An event-coded item is refused while a state still runs (the message names it).
+            (events.mark_done if coded_events else rating.mark_done)(s, _actor(), aid)
         common.flash("Segment marked done.")
         # Nothing open left: no item is chosen, so the page says "All done" instead of reopening this one.
         st.session_state["rate_aid"] = next_aid
@@ -151,26 +152,38 @@ def rate_page() -> None:
     item = common.call(rating.open_item, actor, common.settings(), aid)
     if item is None:
         return
+    t = _tok("item", aid)
+    coding = common.call(events.event_coding, actor, aid) if item.scheme.event_groups else None
     # Equal halves: a 9-point scale keeps all its buttons on a 1280x720 screen.
     left, right = st.columns([1, 1], gap="medium")
     with left:
+        player_key = f"player_{t}"
+        # Coding a done item needs the reason first, as for scores; a locked study codes nothing.
+        locked = not item.editable or (item.status == "done" and not st.session_state.get(f"reason_{t}", "").strip())
+        seek_s, seek_id = event_coding.seek_request(t)
         segment_player(
             src=item.media_url,
             start_s=item.start_s,
             end_s=item.end_s,
             fps=item.fps,
-            key=f"player_{_tok('item', aid)}",
+            key=player_key,
             label=f"Film {item.blind_code} · {_span(item.start_s, item.end_s)}",
+            seek_s=seek_s,
+            seek_id=seek_id,
+            coding=event_coding.player_coding(coding, aid, t, player_key, locked) if coding else None,
         )
     with right:
-        _scoring_panel(item, page)
+        st.markdown(f"**{item.scheme.title}**")
+        if coding is not None:
+            # The rater's events first: while coding, the list is what they check against the film.
+            event_coding.event_list(coding, t, locked)
+        _scoring_panel(item, page, coded_events=coding is not None)
 
 
-def _scoring_panel(item: rating.RatingItem, page: rating.QueuePage) -> None:
+def _scoring_panel(item: rating.RatingItem, page: rating.QueuePage, coded_events: bool = False) -> None:
     aid = item.assignment_id
     t = _tok("item", aid)
     done = item.status == "done"
-    st.markdown(f"**{item.scheme.title}**")
     if not item.editable:
         st.warning("This study is locked: scores can no longer be changed.")
     reason_ok = True
@@ -214,7 +227,7 @@ def _scoring_panel(item: rating.RatingItem, page: rating.QueuePage) -> None:
             "Mark segment done",
             type="primary",
             on_click=_mark_done,
-            args=(aid, next_aid),
+            args=(aid, next_aid, coded_events),
             disabled=not item.editable,
             width="stretch",
         )

@@ -26,6 +26,10 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f} s"
+
+
 def _ci(ci: events.BootstrapCI | None) -> str:
     if ci is None:
         return ""
@@ -89,9 +93,9 @@ def _render_group(name: str, g: events.GroupTiming) -> None:
         hide_index=True,
     )
     st.caption(
-        f"|Onset difference| median {_num(ev.onset_diff.median)} s, 90th percentile {_num(ev.onset_diff.p90)} s; "
-        f"|offset difference| (states) median {_num(ev.offset_diff.median)} s, "
-        f"90th percentile {_num(ev.offset_diff.p90)} s."
+        f"|Onset difference| median {_secs(ev.onset_diff.median)}, 90th percentile {_secs(ev.onset_diff.p90)}; "
+        f"|offset difference| (states) median {_secs(ev.offset_diff.median)}, "
+        f"90th percentile {_secs(ev.offset_diff.p90)}."
     )
     points = [
         {"tolerance (s)": p.tolerance, "value": v, "measure": m}

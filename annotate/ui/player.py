@@ -10,20 +10,25 @@ The HTML, CSS and JavaScript live in ``player_assets/`` and are passed to
 ``st.components.v2.component`` as inline strings (file paths would need a component
 manifest in the package's pyproject). The browser receives only what
 :func:`segment_player` is given: the URL, the segment times, the frame rate and the
-label. The ``key`` becomes part of the element id and class in the page, so it must be an
+label, and for event coding the codes' keys and labels, the running codes and the ids of the
+key presses already applied (:class:`Coding`). The ``key`` becomes part of the element id and class in the page, so it must be an
 opaque token: no database id, no sequence number, nothing identifying.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-__all__ = ["COMPONENT_NAME", "STATE_NAME", "PlayerState", "segment_player"]
+from annotate.services.events import CodingOp
+
+__all__ = ["COMPONENT_NAME", "STATE_NAME", "Coding", "CodingKey", "PlayerState", "parse_coding_ops", "segment_player"]
 
 COMPONENT_NAME = "annotate_segment_player"
 """Name under which the component is registered with Streamlit."""
@@ -73,6 +78,67 @@ class PlayerState:
     current_time: float
     playing: bool
     ended_segment: bool
+
+
+@dataclass(frozen=True)
+class CodingKey:
+    """One event code as the player offers it: the key that codes it and its button label."""
+
+    key: str
+    code: str
+    kind: str  # "point" or "state"
+    label: str
+    group: str
+    exclusive: bool
+
+
+@dataclass(frozen=True)
+class Coding:
+    """Event coding on the player: the codes, the states running now, the presses already applied.
+
+    ``on_ops`` is called (in the rerun's callback phase, before the page script) with the presses
+    the browser sent; the page applies the new ones and lists their ids in ``acked`` next time,
+    which is when the browser stops resending them.
+    """
+
+    codes: Sequence[CodingKey]
+    on_ops: Callable[[list[CodingOp]], None]
+    open_codes: Sequence[str] = ()
+    acked: Sequence[str] = ()
+    disabled: bool = False
+
+
+_OP_ID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def parse_coding_ops(value: Any) -> list[CodingOp]:
+    """The well-formed presses of the browser's ``coding`` state value, in the order pressed.
+
+    Anything malformed (not a dict, an id that is not hex, an unknown action, a time that is not
+    a finite number) is left out: the browser is not trusted to send only what our script sends.
+
+    Examples
+    --------
+    >>> parse_coding_ops({"ops": [{"id": "a1b2c3d4", "action": "point", "code": "smile", "t": 1.04},
+    ...                           {"id": "zz", "action": "point", "code": "smile", "t": 2}]})
+    [CodingOp(op_id='a1b2c3d4', action='point', code='smile', t=1.04)]
+    """
+    ops = value.get("ops") if isinstance(value, dict) else None
+    if not isinstance(ops, list):
+        return []
+    parsed = []
+    for op in ops[:1000]:
+        if not isinstance(op, dict):
+            continue
+        op_id, action, code, t = op.get("id"), op.get("action"), op.get("code"), op.get("t")
+        if not (isinstance(op_id, str) and _OP_ID.match(op_id)):
+            continue
+        if action not in ("start", "stop", "point") or not isinstance(code, str) or not 0 < len(code) <= 64:
+            continue
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+            continue
+        parsed.append(CodingOp(op_id=op_id, action=action, code=code, t=float(t)))
+    return parsed
 
 
 def _ignore_change() -> None:
@@ -132,6 +198,7 @@ def segment_player(
     height: int | None = None,
     seek_s: float | None = None,
     seek_id: int | None = None,
+    coding: Coding | None = None,
 ) -> PlayerState | None:
     """Show a video player limited to one segment of a film.
 
@@ -156,6 +223,8 @@ def segment_player(
     seek_s, seek_id : float or None, int or None
         Ask the player to pause and go to ``seek_s`` (clamped to the segment). Applied once
         per new ``seek_id``, so reruns do not move the film again.
+    coding : Coding or None
+        Turn on event coding: a button and a key per code, presses sent to ``coding.on_ops``.
 
     Returns
     -------
@@ -186,11 +255,27 @@ def segment_player(
     }
     if seek_id is not None and seek_s is not None:
         data["seek_s"], data["seek_id"] = float(seek_s), int(seek_id)
+    callbacks: dict[str, Any] = {"on_playback_change": _ignore_change}
+    if coding is not None:
+        data["codes"] = [
+            {"key": c.key, "code": c.code, "kind": c.kind, "label": c.label, "group": c.group, "exclusive": c.exclusive}
+            for c in coding.codes
+        ]
+        data["open"] = list(coding.open_codes)
+        data["acked"] = list(coding.acked)
+        data["coding_disabled"] = bool(coding.disabled)
+        on_ops = coding.on_ops
+
+        def _on_coding() -> None:
+            value = st.session_state.get(key)
+            on_ops(parse_coding_ops(value.get("coding") if value is not None and hasattr(value, "get") else None))
+
+        callbacks["on_coding_change"] = _on_coding
     result = _mount_player(
         key=key,
         data=data,
         width="stretch",
         height=height if height is not None else "content",
-        on_playback_change=_ignore_change,
+        **callbacks,
     )
     return _state_from_report(result.get(STATE_NAME), float(start_s), float(end_s))

@@ -134,6 +134,11 @@ def test_a_scheme_needs_dimensions_or_event_groups() -> None:
             "x.yaml:12: event_groups[0].codes[0].colour: unknown field",
         ),
         ("name: look", "name: Look", "x.yaml:12: event_groups[0].codes[0].name: must be an identifier"),
+        (
+            "{key: g, name: look",
+            "{key: r, name: look",
+            "x.yaml:12: event_groups[0].codes[0].key: 'r' is a player key",
+        ),
     ],
 )
 def test_problems_name_file_line_and_field(old: str, new: str, expected: str) -> None:

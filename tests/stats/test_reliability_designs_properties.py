@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from annotate.stats.reliability_designs import design_reliability, design_reliability_to_json
@@ -113,8 +113,25 @@ def test_relabelling_raters_and_units_does_not_change_reliability(frame: pd.Data
         assert same(numbers(severity_a[original]), numbers(r), 1e-10)
 
 
+# Found by Hypothesis in CI: equal unit means (exactly MSB = 0) scaled by 0.1 left MSB at 1e-33,
+# and ICC(1,k) came out as -5e31 instead of undefined.
+_EQUAL_MEANS = pd.DataFrame(
+    [
+        ("u0", "r0", 1),
+        ("u1", "r0", 1),
+        ("u2", "r0", 1),
+        ("u2", "r1", 3),
+        ("u3", "r0", 1),
+        ("u4", "r0", 2),
+        ("u4", "r1", 2),
+    ],
+    columns=["unit", "rater", "score"],
+)
+
+
 @SETTINGS
 @given(frame=designs(), scale=st.floats(0.1, 20), shift=st.floats(-50, 50))
+@example(frame=_EQUAL_MEANS, scale=0.1, shift=0.0)
 def test_affine_rescaling_leaves_iccs_unchanged(frame: pd.DataFrame, scale: float, shift: float) -> None:
     moved = frame.assign(score=frame["score"] * scale + shift)
     a, b = run(frame, categories=None), run(moved, categories=None)

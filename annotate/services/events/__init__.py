@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from annotate.services.events.arms import ArmEventRow, ArmEventSummaries, arm_event_summaries
 from annotate.services.events.coding import (
+    CodingOp,
     EventCoding,
     EventView,
     OpenStatesAtDone,
     add_event,
+    apply_coding_op,
     delete_event,
     edit_event,
     event_coding,
@@ -34,6 +36,7 @@ __all__ = [
     "ArmEventRow",
     "ArmEventSummaries",
     "BootstrapCI",
+    "CodingOp",
     "EventCoding",
     "EventView",
     "ExplainRow",
@@ -43,6 +46,7 @@ __all__ = [
     "StudyEvents",
     "TimingReport",
     "add_event",
+    "apply_coding_op",
     "arm_event_summaries",
     "delete_event",
     "edit_event",

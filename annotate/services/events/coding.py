@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -389,3 +390,59 @@ def mark_done(session: Session, actor: Actor, assignment_id: int) -> None:
     if coding.open_states:
         raise OpenStatesAtDone(coding.open_states)
     rating.mark_done(session, actor, assignment_id)
+
+
+CodingAction = Literal["start", "stop", "point"]
+
+
+@dataclass(frozen=True)
+class CodingOp:
+    """One key press in the rater's player: start or stop a state, or mark a point, at media time ``t``.
+
+    ``op_id`` is the browser's random id for the press; the page applies each id once, so a
+    press the browser sends again (it resends until acknowledged) is never coded twice.
+    """
+
+    op_id: str
+    action: CodingAction
+    code: str
+    t: float
+
+
+def apply_coding_op(session: Session, actor: Actor, assignment_id: int, op: CodingOp, *, reason: str = "") -> EventView:
+    """Code one key press on an item: ``point`` adds a point, ``start`` opens a state (closing the
+    exclusive group's running state), ``stop`` gives the running state of that code its offset.
+
+    Raises ServiceError naming the code when the press makes no sense (a stop with nothing
+    running, a stop before the state's onset, a start of a state already running).
+    """
+    a = _own(session, actor, assignment_id)
+    groups = _groups(session, a)
+    group = next((g for g in groups for c in g.codes if c.name == op.code), None)
+    if group is None:
+        raise ServiceError(f"This item's scheme has no code {op.code!r}.")
+    code = group.code(op.code)
+    expected = "point" if code.kind == "point" else ("start", "stop")
+    if op.action not in expected:
+        raise ServiceError(f"{code.label} is a {code.kind}: a key press cannot {op.action} it.")
+    if op.action == "point":
+        return add_event(session, actor, assignment_id, group.key, code.name, op.t, reason=reason)
+    running = session.scalars(
+        select(Event)
+        .where(Event.assignment_id == a.id, Event.code == code.name, Event.offset_s.is_(None))
+        .order_by(Event.onset_s.desc())
+    ).first()
+    if op.action == "start":
+        if running is not None:
+            raise ServiceError(
+                f"{code.label} is already running since {running.onset_s:.3f} s; press its key to stop it."
+            )
+        return add_event(session, actor, assignment_id, group.key, code.name, op.t, None, reason=reason)
+    if running is None:
+        raise ServiceError(f"{code.label} is not running (another window or key may have stopped it); nothing to stop.")
+    if op.t <= running.onset_s:
+        raise ServiceError(
+            f"{code.label} started at {running.onset_s:.3f} s and cannot stop there or earlier, at {op.t:.3f} s; "
+            "play on past its start, or edit the event in the list."
+        )
+    return edit_event(session, actor, running.id, expected_version=running.version, offset=op.t, reason=reason)

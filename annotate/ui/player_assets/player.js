@@ -8,6 +8,11 @@
 // - setStateValue(name, value) stores a JSON state value and reruns the script, so
 //   the time is reported on play / pause / settled seeks / segment end / the
 //   "Use current time" button, never on every timeupdate.
+// - Event coding (when Python passes `codes`): a code's key or button codes at the frame
+//   shown, taken from requestVideoFrameCallback's mediaTime and snapped to the frame grid.
+//   Each press becomes an op with a random id, kept in `pending` and sent (all pending ops,
+//   state value "coding") until Python lists its id in `acked`; Python applies an id once,
+//   so a resend never codes twice and a rerun never loses a press.
 
 const SPEEDS = [0.25, 0.5, 0.75, 1, 1.5, 2];
 const DEFAULT_FPS = 25;
@@ -18,6 +23,15 @@ const BOUND_EPS = 0.002;
 const SEEK_REPORT_DELAY_MS = 350;
 
 const CANNOT_PLAY = "This film cannot be played in this browser";
+// More unacknowledged presses than this means Python stopped answering; older ones are dropped.
+const MAX_PENDING = 500;
+
+function randomId() {
+  // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 function formatTime(seconds) {
   let value = Number.isFinite(seconds) ? seconds : 0;
@@ -56,6 +70,9 @@ class SegmentPlayer {
     this.reportBtn = root.querySelector(".sp-report");
     this.speedEl = root.querySelector(".sp-speed");
     this.buttons = Array.from(root.querySelectorAll("button[data-action]"));
+    this.codingEl = root.querySelector(".sp-coding");
+    this.codesEl = root.querySelector(".sp-codes");
+    this.codingStatusEl = root.querySelector(".sp-coding-status");
 
     this.src = null;
     this.start = 0;
@@ -71,8 +88,21 @@ class SegmentPlayer {
     this.sentFlashTimer = 0;
     this.dragging = false;
 
+    // Event coding state.
+    this.codes = [];
+    this.codesSignature = "";
+    this.codeButtons = new Map();
+    this.serverOpen = new Set();
+    this.pending = [];
+    this.shownMediaTime = null;
+    this.frameCallback = 0;
+    this.codingFlashTimer = 0;
+
+    // Slow motion keeps the voices' pitch (the default in Chromium, set so it stays so).
+    this.video.preservesPitch = true;
     this.abort = new AbortController();
     this.bindEvents(this.abort.signal);
+    this.watchFrames();
     this.setControlsEnabled(false);
   }
 
@@ -102,6 +132,7 @@ class SegmentPlayer {
       this.hideMessage();
       this.setControlsEnabled(false);
       this.root.dataset.state = "loading";
+      this.shownMediaTime = null;
       this.video.src = src;
     } else if (boundsChanged && this.ready) {
       this.video.pause();
@@ -113,7 +144,125 @@ class SegmentPlayer {
       this.pendingSeek = finiteOr(data.seek_s, this.start);
       if (this.ready) this.applyPendingSeek();
     }
+    this.updateCoding(data);
     this.render();
+  }
+
+  // ---- event coding --------------------------------------------------------
+
+  updateCoding(data) {
+    const codes = Array.isArray(data.codes) ? data.codes : [];
+    const signature = JSON.stringify(codes);
+    if (signature !== this.codesSignature) {
+      this.codesSignature = signature;
+      this.codes = codes;
+      this.buildCodeButtons();
+    }
+    this.codingDisabled = Boolean(data.coding_disabled);
+    this.serverOpen = new Set(Array.isArray(data.open) ? data.open : []);
+    const acked = new Set(Array.isArray(data.acked) ? data.acked : []);
+    this.pending = this.pending.filter((op) => !acked.has(op.id));
+    this.renderCoding();
+  }
+
+  buildCodeButtons() {
+    this.codesEl.replaceChildren();
+    this.codeButtons.clear();
+    for (const code of this.codes) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sp-code";
+      button.dataset.kind = code.kind;
+      button.dataset.code = code.code;
+      button.title = code.kind === "state" ? `${code.label}: start / stop (${code.key})` : `${code.label} (${code.key})`;
+      if (code.kind === "state") button.setAttribute("aria-pressed", "false");
+      const kbd = document.createElement("kbd");
+      kbd.textContent = code.key;
+      button.append(kbd, document.createTextNode(code.label));
+      button.addEventListener("click", () => this.codeEvent(code), { signal: this.abort.signal });
+      this.codesEl.append(button);
+      this.codeButtons.set(code.code, button);
+    }
+    this.codingEl.hidden = this.codes.length === 0;
+  }
+
+  codeForKey(key) {
+    if (!this.codes.length || typeof key !== "string" || key.length !== 1) return null;
+    return (
+      this.codes.find((c) => c.key === key) ||
+      this.codes.find((c) => c.key.toLowerCase() === key.toLowerCase()) ||
+      null
+    );
+  }
+
+  // The running states as the rater sees them: Python's, then the presses it has not applied yet.
+  openCodes() {
+    const open = new Set(this.serverOpen);
+    for (const op of this.pending) {
+      if (op.action === "stop") open.delete(op.code);
+      if (op.action === "start") {
+        const code = this.codes.find((c) => c.code === op.code);
+        if (code && code.exclusive) {
+          for (const other of this.codes) if (other.group === code.group) open.delete(other.code);
+        }
+        open.add(op.code);
+      }
+    }
+    return open;
+  }
+
+  // Media time of the frame on screen, on the frame grid (frame k starts at k / fps).
+  frameTime() {
+    const video = this.video;
+    const frame = 1 / this.fps;
+    let t = video.currentTime;
+    if (this.shownMediaTime != null && (!video.paused || Math.abs(this.shownMediaTime - t) < frame)) {
+      t = this.shownMediaTime;
+    }
+    const k = Math.floor(t * this.fps + 1e-3);
+    return Math.round(clamp(k / this.fps, this.start, this.segmentEnd()) * 1e6) / 1e6;
+  }
+
+  watchFrames() {
+    if (typeof this.video.requestVideoFrameCallback !== "function") return;
+    const onFrame = (_now, metadata) => {
+      this.shownMediaTime = metadata.mediaTime;
+      this.frameCallback = this.video.requestVideoFrameCallback(onFrame);
+    };
+    this.frameCallback = this.video.requestVideoFrameCallback(onFrame);
+  }
+
+  codeEvent(code) {
+    if (!this.ready || !this.setStateValue || this.codingDisabled) return;
+    const t = this.frameTime();
+    let action = "point";
+    if (code.kind === "state") action = this.openCodes().has(code.code) ? "stop" : "start";
+    this.pending.push({ id: randomId(), action, code: code.code, t });
+    if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
+    this.sendCoding();
+    const verb = { start: "started", stop: "stopped", point: "marked" }[action];
+    this.codingStatusEl.textContent = `${code.label} ${verb} at ${formatTime(t)}`;
+    const button = this.codeButtons.get(code.code);
+    if (button) {
+      button.classList.add("sp-flash");
+      window.clearTimeout(this.codingFlashTimer);
+      this.codingFlashTimer = window.setTimeout(() => button.classList.remove("sp-flash"), 400);
+    }
+    this.renderCoding();
+  }
+
+  sendCoding() {
+    if (this.setStateValue) this.setStateValue("coding", { ops: this.pending.slice() });
+  }
+
+  renderCoding() {
+    if (!this.codes.length) return;
+    const open = this.openCodes();
+    for (const [name, button] of this.codeButtons) {
+      if (button.dataset.kind === "state") button.setAttribute("aria-pressed", open.has(name) ? "true" : "false");
+      button.disabled = !this.ready || this.codingDisabled;
+    }
+    this.root.dataset.pending = String(this.pending.length);
   }
 
   applyPendingSeek() {
@@ -254,8 +403,11 @@ class SegmentPlayer {
       case "End":
         this.seekTo(this.segmentEnd());
         break;
-      default:
-        handled = false;
+      default: {
+        const code = this.codeForKey(event.key);
+        if (code && !event.repeat) this.codeEvent(code);
+        handled = code !== null;
+      }
     }
     if (handled) {
       event.preventDefault();
@@ -334,6 +486,7 @@ class SegmentPlayer {
   setControlsEnabled(enabled) {
     for (const button of this.buttons) button.disabled = !enabled;
     this.speedEl.disabled = !enabled;
+    this.renderCoding();
     this.progressEl.setAttribute("aria-disabled", enabled ? "false" : "true");
   }
 
@@ -523,6 +676,10 @@ class SegmentPlayer {
     this.stopLoop();
     window.clearTimeout(this.seekReportTimer);
     window.clearTimeout(this.sentFlashTimer);
+    window.clearTimeout(this.codingFlashTimer);
+    if (this.frameCallback && typeof this.video.cancelVideoFrameCallback === "function") {
+      this.video.cancelVideoFrameCallback(this.frameCallback);
+    }
     this.video.pause();
     this.video.removeAttribute("src");
     this.video.load();

@@ -250,3 +250,41 @@ def test_a_study_read_into_the_timing_frame(session, people, event_study) -> Non
     assert result.groups["infant_gaze"].event.n_matched == 1 and result.groups["vocalisation"].event.n_matched == 1
     rows = events.study_events(session, people["res"], "EV").rows
     assert {(r.rater, r.code, r.onset, r.offset) for r in rows} >= {("r2", "gaze_parent", 61.3, 70.0)}
+
+
+def test_key_presses_start_stop_and_mark_like_the_player_sends_them(session, people, event_study) -> None:
+    r1 = people["r1"]
+    a = first_item(session, people)
+
+    def press(action: str, code: str, t: float) -> events.EventView:
+        return events.apply_coding_op(session, r1, a, events.CodingOp(f"op{t}", action, code, t))  # type: ignore[arg-type]
+
+    press("start", "gaze_parent", 1.04)
+    press("start", "gaze_away", 3.2)  # exclusive: closes gaze_parent at 3.2
+    press("point", "infant_vocal", 4.0)
+    press("start", "touch_playful", 4.4)
+    stopped = press("stop", "touch_playful", 6.0)
+    session.commit()
+    assert stopped.offset == 6.0 and stopped.version == 2
+    coded = [(e.code, e.onset, e.offset) for e in events.event_coding(session, r1, a).events]
+    assert coded == [
+        ("gaze_parent", 1.04, 3.2),
+        ("gaze_away", 3.2, None),
+        ("infant_vocal", 4.0, None),
+        ("touch_playful", 4.4, 6.0),
+    ]
+    with pytest.raises(ServiceError, match="already running since 3.200 s"):
+        press("start", "gaze_away", 5.0)
+    with pytest.raises(ServiceError, match="not running"):
+        press("stop", "touch_playful", 7.0)
+    with pytest.raises(ServiceError, match="cannot stop there or earlier"):
+        press("stop", "gaze_away", 2.0)
+    with pytest.raises(ServiceError, match="cannot stop there or earlier"):
+        press("stop", "gaze_away", 3.2)  # a state of no length
+    with pytest.raises(ServiceError, match="is a point"):
+        press("start", "infant_vocal", 5.0)
+    with pytest.raises(ServiceError, match="no code 'tickle'"):
+        press("point", "tickle", 5.0)
+    # another rater's item is not found, as for scores
+    with pytest.raises(NotFound):
+        events.apply_coding_op(session, people["r2"], a, events.CodingOp("x", "point", "infant_vocal", 5.0))
