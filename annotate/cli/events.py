@@ -4,15 +4,19 @@ boris-events | elan-events`` and ``annotate import events FILE --study KEY --for
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from annotate.cli.common import acting_user, current_settings, unit_of_work
 
 
-def export_events(study_key: str, fmt: str, out: Path | None, as_user: str | None) -> None:
-    """Write the study's done events: the long CSV, BORIS's tabular events, or ELAN files (zip)."""
+def export_events(study_key: str, fmt: str, out: Path | None, as_user: str | None, mode: str = "auto") -> None:
+    """Write the study's done events: the long CSV, BORIS's tabular events, ELAN files (zip), or the
+    per-arm event table (``event-arms``: masked arms unless ``--mode full``, which needs unblinding)."""
     from annotate.services import exchange
 
     if fmt == "elan-events" and out is None:
@@ -25,6 +29,10 @@ def export_events(study_key: str, fmt: str, out: Path | None, as_user: str | Non
                     exchange.write_events_csv(session, actor, study_key, fh)
             else:
                 exchange.write_events_csv(session, actor, study_key, sys.stdout)
+        elif fmt == "event-arms":
+            masked = {"full": False, "auto": None}.get(mode, True)
+            with out.open("w", encoding="utf-8", newline="") if out is not None else _stdout() as fh:
+                exchange.write_event_arms_csv(session, actor, study_key, fh, masked=masked)
         elif fmt == "boris-events":
             text = exchange.boris_events_csv(session, actor, study_key)
             if out is not None:
@@ -35,6 +43,11 @@ def export_events(study_key: str, fmt: str, out: Path | None, as_user: str | Non
             out.write_bytes(exchange.elan_events_zip(session, actor, study_key))
     if out:
         click.echo(f"Wrote {out}", err=True)
+
+
+@contextmanager
+def _stdout() -> Iterator[TextIO]:
+    yield sys.stdout
 
 
 @click.command("events")

@@ -10,7 +10,7 @@ import click
 from annotate.cli.common import acting_user, current_settings, unit_of_work
 
 EXPORT_FORMATS = ["csv", "wide", "xlsx", "sav", "dta", "parquet", "reliability", "history", "codebook", "study"]
-EVENT_FORMATS = ["events", "boris-events", "elan-events"]  # issue 19: coded events (annotate.cli.events)
+EVENT_FORMATS = ["events", "boris-events", "elan-events", "event-arms"]  # issue 19: coded events (annotate.cli.events)
 
 
 _TEXT_FORMATS = ("csv", "wide", "history", "codebook")
@@ -69,7 +69,7 @@ def export_cmd(
     if fmt in EVENT_FORMATS:
         from annotate.cli.events import export_events
 
-        return export_events(study_key, fmt, out, as_user)
+        return export_events(study_key, fmt, out, as_user, mode=mode)
     if out is None and fmt not in _TEXT_FORMATS:
         raise click.UsageError(f"--format {fmt} writes a binary file: give --out FILE.")
     with unit_of_work(current_settings()) as session:

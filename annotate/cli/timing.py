@@ -189,23 +189,7 @@ def event_arms(study_key: str, scheme_key: str | None, masked: bool | None, as_j
             )
     except AnnotateError as exc:
         raise click.UsageError(str(exc)) from exc
-    rows = [
-        {
-            "arm": r.summary.arm,
-            "timepoint": r.timepoint,
-            "group": r.summary.group,
-            "code": r.summary.code,
-            "kind": r.summary.kind,
-            "n_sessions": r.summary.n_sessions,
-            "rate_per_min": r.summary.rate_per_min,
-            "rate_per_min_sd": r.summary.rate_per_min_sd,
-            "share_of_time": r.summary.share_of_time,
-            "share_of_time_sd": r.summary.share_of_time_sd,
-            "mean_bout_s": r.summary.mean_bout_s,
-            "n_sessions_with_bouts": r.summary.n_sessions_with_bouts,
-        }
-        for r in out.rows
-    ]
+    rows = [dict(zip(events_service.EVENT_ARMS_COLUMNS, record, strict=True)) for record in out.records()]
     if as_json:
         click.echo(
             json.dumps(

@@ -11,14 +11,17 @@ token per event (``tok``), never an event or assignment id.
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from annotate.schemes import EventGroup
 from annotate.services import events
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 from annotate.ui.player import Coding, CodingKey, parse_coding_ops
+
+if TYPE_CHECKING:  # the groups come from the service's EventCoding; pages never read schemes themselves
+    from annotate.schemes import EventGroup
 
 __all__ = ["event_list", "player_coding", "seek_request"]
 

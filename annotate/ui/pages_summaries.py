@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from annotate.services import outcomes
+from annotate.services import events, outcomes
 from annotate.services.actor import Actor
 from annotate.services.outcomes.summaries import OutcomeChoice, OutcomeTable, SummaryOptions
 from annotate.ui import common
@@ -136,9 +136,40 @@ def summaries_page() -> None:
         )
     choices = _choices(opts)
     table = common.call(outcomes.outcome_table, _actor(), key, **choices)
-    if table is None:
+    if table is not None:
+        _render(key, table, opts)
+    if opts.has_events:
+        _event_summaries(key)
+
+
+def _event_summaries(key: str) -> None:
+    """Per arm and time point, each code's rate per minute, share of time and mean bout (states)."""
+    st.subheader("Coded events per arm")
+    found = common.call(events.arm_event_summaries, _actor(), key)
+    if found is None:
         return
-    _render(key, table, opts)
+    st.caption(
+        "Done event coding only, averaged over the raters of a segment, then over segments. "
+        "Rate: events per minute; share: fraction of the segment a state ran; bout: a state's mean length."
+        + (f" {MASKED_BANNER}" if found.masked else "")
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "arm": [r.summary.arm for r in found.rows],
+                "time point": [r.timepoint for r in found.rows],
+                "code": [r.summary.code for r in found.rows],
+                "segments": [r.summary.n_sessions for r in found.rows],
+                "rate / min": [_num(r.summary.rate_per_min) for r in found.rows],
+                "share of time": [
+                    "" if r.summary.kind == "point" else _num(r.summary.share_of_time) for r in found.rows
+                ],
+                "mean bout (s)": ["" if r.summary.kind == "point" else _num(r.summary.mean_bout_s) for r in found.rows],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def _descriptives(table: OutcomeTable) -> pd.DataFrame:

@@ -51,3 +51,30 @@ def test_a_bad_import_names_the_row_and_imports_nothing(env, session, people, ev
     assert "row 3: onset 'two' is not a number" in result.output and "nothing was imported" in result.output
     assert "Traceback" not in result.output
     assert session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_event_arms_export_is_masked_until_unblinding_and_matches_the_stats_json(
+    env,
+    session,
+    people,
+    event_study,  # noqa: F811
+) -> None:
+    import json
+
+    from annotate.db.models import Study
+
+    code_study(session, people)
+    runner = CliRunner()
+    shown = runner.invoke(main, ["export", "--study", "EV", "--format", "event-arms"])
+    assert shown.exit_code == 0, shown.output
+    rows = list(csv.DictReader(io.StringIO(shown.output)))
+    assert {r["arm"] for r in rows} == {"Arm A", "Arm B"}
+    stats = json.loads(runner.invoke(main, ["stats", "event-arms", "--study", "EV", "--json"]).output)
+    assert [r["code"] for r in rows] == [r["code"] for r in stats["rows"]]
+    assert [float(r["rate_per_min"]) for r in rows] == [r["rate_per_min"] for r in stats["rows"]]
+    refused = runner.invoke(main, ["export", "--study", "EV", "--format", "event-arms", "--mode", "full"])
+    assert refused.exit_code != 0 and "unblinding" in refused.output and "Traceback" not in refused.output
+    session.scalar(select(Study).where(Study.key == "EV")).status = "unblinded"
+    session.commit()
+    full = runner.invoke(main, ["export", "--study", "EV", "--format", "event-arms", "--mode", "full"])
+    assert full.exit_code == 0 and {r["arm"] for r in csv.DictReader(io.StringIO(full.output))} == {"VIPP", "Control"}

@@ -51,7 +51,8 @@ def test_logout_elsewhere_ends_the_open_tabs_export(demo_server, browser_context
 
     got = None
     try:
-        with tab.expect_download(timeout=WAIT) as dl:
+        # A download that should not come: 15 s is long enough for one that would (it starts in < 2 s).
+        with tab.expect_download(timeout=15_000) as dl:
             button.click()
         download = dl.value
         if download.failure() is None:

@@ -102,3 +102,18 @@ def test_download_builds_the_csv_when_clicked_and_audits_it(vipp, session, peopl
     assert text.startswith("section,arm,timepoint,") and "risk ratio (Katz)" in text and "Arm A" in text
     session.expire_all()
     assert session.scalar(select(AuditLog.action).order_by(AuditLog.id.desc())) == "export.summary_table"
+
+
+def test_event_study_shows_coded_events_per_masked_arm(env, session, settings, people, tmp_path) -> None:
+    from tests.services.events.conftest import code_study, make_event_study
+
+    make_event_study(session, settings, people, tmp_path)
+    code_study(session, people)
+    at = app(people["res"])
+    assert not at.exception, at.exception
+    assert "Coded events per arm" in [s.value for s in at.subheader]
+    table = at.dataframe[-1].value
+    assert set(table["arm"]) == {"Arm A", "Arm B"} and "now_moment" in set(table["code"])
+    assert set(table.loc[table["code"] == "now_moment", "rate / min"]) == {"1.00"}
+    assert set(table.loc[table["code"] == "now_moment", "share of time"]) == {""}  # a point has no share
+    assert "VIPP" not in repr([e.proto for e in at.main])  # ("Control" is also the comparison's label)

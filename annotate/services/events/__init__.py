@@ -6,7 +6,7 @@ The names below are the capability's public API; callers import the package, not
 
 from __future__ import annotations
 
-from annotate.services.events.arms import ArmEventRow, ArmEventSummaries, arm_event_summaries
+from annotate.services.events.arms import EVENT_ARMS_COLUMNS, ArmEventRow, ArmEventSummaries, arm_event_summaries
 from annotate.services.events.coding import (
     CodingOp,
     EventCoding,
@@ -33,6 +33,7 @@ from annotate.stats.timing import BootstrapCI, GroupTiming  # the typed results 
 
 __all__ = [
     "COUNTED_PURPOSES",
+    "EVENT_ARMS_COLUMNS",
     "ArmEventRow",
     "ArmEventSummaries",
     "BootstrapCI",

@@ -33,12 +33,49 @@ class ArmEventRow:
     summary: ArmCodeSummary
 
 
+EVENT_ARMS_COLUMNS = (
+    "arm",
+    "timepoint",
+    "group",
+    "code",
+    "kind",
+    "n_sessions",
+    "rate_per_min",
+    "rate_per_min_sd",
+    "share_of_time",
+    "share_of_time_sd",
+    "mean_bout_s",
+    "n_sessions_with_bouts",
+)
+"""Columns of the per-arm event table, in the CLI's JSON rows and the CSV export alike."""
+
+
 @dataclass(frozen=True)
 class ArmEventSummaries:
     study: str
     scheme_key: str
     masked: bool
     rows: tuple[ArmEventRow, ...]
+
+    def records(self) -> list[tuple[object, ...]]:
+        """One tuple per row in :data:`EVENT_ARMS_COLUMNS` order (for the serializers)."""
+        return [
+            (
+                r.summary.arm,
+                r.timepoint,
+                r.summary.group,
+                r.summary.code,
+                r.summary.kind,
+                r.summary.n_sessions,
+                r.summary.rate_per_min,
+                r.summary.rate_per_min_sd,
+                r.summary.share_of_time,
+                r.summary.share_of_time_sd,
+                r.summary.mean_bout_s,
+                r.summary.n_sessions_with_bouts,
+            )
+            for r in self.rows
+        ]
 
 
 def arm_event_summaries(

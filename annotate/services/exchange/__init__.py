@@ -35,6 +35,7 @@ from annotate.services.exchange.events_io import (
     boris_events_csv,
     elan_events_zip,
     import_events,
+    write_event_arms_csv,
     write_events_csv,
 )
 from annotate.services.exchange.exports import (
@@ -154,6 +155,7 @@ __all__ = [
     "sqlite_path",
     "text_cell",
     "wide_table",
+    "write_event_arms_csv",
     "write_events_csv",
     "write_history_csv",
     "write_ratings_csv",

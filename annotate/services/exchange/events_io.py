@@ -91,6 +91,25 @@ def write_events_csv(session: Session, actor: Actor, study_key: str, out: TextIO
     return n
 
 
+def write_event_arms_csv(
+    session: Session,
+    actor: Actor,
+    study_key: str,
+    out: TextIO,
+    *,
+    scheme: str | None = None,
+    masked: bool | None = None,
+) -> int:
+    """Per arm and time point, each code's rate, share of time and mean bout (masked before unblinding)."""
+    found = events.arm_event_summaries(session, actor, study_key, scheme=scheme, masked=masked)
+    n = write_rows(out, list(events.EVENT_ARMS_COLUMNS), iter(found.records()))
+    study = get_study(session, study_key)
+    audit.record(
+        session, actor, "export.event_arms", study_id=study.id, rows=n, scheme=found.scheme_key, masked=found.masked
+    )
+    return n
+
+
 def boris_events_csv(session: Session, actor: Actor, study_key: str, *, scheme: str | None = None) -> str:
     """The study's done events in BORIS's tabular events layout (CSV text)."""
     found = events.study_events(session, actor, study_key, scheme=scheme)

@@ -102,6 +102,7 @@ class SummaryOptions:
     timepoints: tuple[str, ...]
     arms: tuple[str, ...]  # names after unblinding, else the masks in label order
     n_per_protocol: int  # participants flagged per-protocol
+    has_events: bool = False  # the scheme codes events: the page adds the per-arm event summaries
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,6 +312,7 @@ def summary_options(session: Session, actor: Actor, study_key: str) -> SummaryOp
         timepoints=tuple(t.name for t in study.timepoints),
         arms=tuple(a.name for a in study.arms) if unblinded else tuple(sorted(arm_labels(study).values())),
         n_per_protocol=sum(p.per_protocol is True for p in participants),
+        has_events=bool(model.event_groups),
     )
 
 

@@ -14,6 +14,10 @@ SCHEME = "parent_infant_events"
 
 @pytest.fixture
 def event_study(session, settings, people, tmp_path):
+    return make_event_study(session, settings, people, tmp_path)
+
+
+def make_event_study(session, settings, people, tmp_path) -> str:
     res = people["res"]
     studies.create_study(
         session, res, settings, "EV", arms="VIPP,Control", timepoints="baseline,month5", scheme_key=SCHEME

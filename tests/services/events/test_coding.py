@@ -273,7 +273,7 @@ def test_key_presses_start_stop_and_mark_like_the_player_sends_them(session, peo
         ("infant_vocal", 4.0, None),
         ("touch_playful", 4.4, 6.0),
     ]
-    with pytest.raises(ServiceError, match="already running since 3.200 s"):
+    with pytest.raises(ServiceError, match=r"already running since 3\.200 s"):
         press("start", "gaze_away", 5.0)
     with pytest.raises(ServiceError, match="not running"):
         press("stop", "touch_playful", 7.0)
