@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.blinding import leaked_words
 from tests.e2e.conftest import WAIT, login
@@ -96,10 +97,14 @@ def test_coder_codes_with_keys_at_two_speeds_and_times_are_frames(demo_server, d
     page.get_by_text("Your events (5)").wait_for()
     page.get_by_text("Change or delete an event").click()
     page.get_by_role("combobox", name="Event to change").click()
-    page.get_by_role("option").filter(has_text="Infant vocalises").click()
+    option = page.get_by_role("option").filter(has_text="Infant vocalises")
+    minutes, seconds = option.inner_text().split(" · ")[0].split(":")
+    old_onset = int(minutes) * 60 + float(seconds)
+    option.click()
     onset_box = page.get_by_role("spinbutton", name="Onset (s)")
-    old_onset = float(onset_box.input_value())
-    new_onset = round(old_onset + 0.2, 3)
+    # The editor follows the choice after a rerun: wait until it shows the vocalisation's onset.
+    expect(onset_box).to_have_value(f"{old_onset:.3f}", timeout=WAIT)
+    new_onset = round(old_onset + 0.25, 3)
     onset_box.fill(f"{new_onset:.3f}")
     page.get_by_role("button", name="Save event").click()
     page.get_by_text("Event saved.").wait_for()
@@ -124,7 +129,7 @@ def test_coder_codes_with_keys_at_two_speeds_and_times_are_frames(demo_server, d
         for field in ("onset", "offset"):
             if r[field]:
                 frame = float(r[field]) * rate
-                assert abs(frame - round(frame)) < 1e-4, (r, rate)  # on the film's frame grid
+                assert abs(frame - round(frame)) < 1e-4, (field, r, coded, rate)  # on the frame grid
     assert by_code["gaze_parent"]["offset"] == by_code["gaze_away"]["onset"]  # exclusive: one ends the other
     assert float(by_code["gaze_away"]["offset"]) > float(by_code["parent_vocal"]["onset"])
     assert abs(float(by_code["now_moment"]["onset"]) - round(shown * rate) / rate) < 1e-6
