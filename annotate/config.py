@@ -66,6 +66,7 @@ class Settings:
     jobs_queue: str = "annotate"
     job_lease_seconds: float = 60.0
     encoder_threads: int | None = None
+    totp_required_roles: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -91,6 +92,9 @@ class Settings:
             jobs_queue=env.get("ANNOTATE_JOBS_QUEUE") or "annotate",
             job_lease_seconds=_positive_float(env, "ANNOTATE_JOB_LEASE_SECONDS", 60.0),
             encoder_threads=int(env["ANNOTATE_ENCODER_THREADS"]) if env.get("ANNOTATE_ENCODER_THREADS") else None,
+            totp_required_roles=frozenset(
+                r.strip().lower() for r in (env.get("ANNOTATE_TOTP_REQUIRED_ROLES") or "").split(",") if r.strip()
+            ),
         )
 
     def secret_key(self) -> bytes:

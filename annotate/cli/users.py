@@ -2,7 +2,7 @@
 
 Scripts call these by name: ``passwd USER [--password-stdin]``, ``reset USER`` (the one-time
 password alone on the last line), ``set-role USER ROLE``, ``deactivate USER``, ``activate USER``,
-``unlock USER``, ``list [--json]``. Run without ``--as`` they act as the machine's owner (audited as
+``unlock USER``, ``totp-reset USER``, ``list [--json]``. Run without ``--as`` they act as the machine's owner (audited as
 ``cli``); with ``--as ADMIN --password-stdin`` the act is e-signed by that admin.
 """
 
@@ -165,3 +165,14 @@ def users_unlock(username: str) -> None:
     with unit_of_work(current_settings()) as session:
         accounts.unlock(session, None, username)
     click.echo(f"{username} unlocked.")
+
+
+@users_group.command("totp-reset")
+@click.argument("username")
+def users_totp_reset(username: str) -> None:
+    """Remove USER's second factor (a lost phone): they set up a new one on My account."""
+    from annotate.services import accounts
+
+    with unit_of_work(current_settings()) as session:
+        accounts.totp.admin_reset(session, None, username)
+    click.echo(f"{username}'s second factor is removed; their sessions ended.")

@@ -71,6 +71,11 @@ class User(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # Second factor (TOTP, RFC 6238): the base32 secret once enrolment is confirmed, the last time
+    # step accepted (a code is never accepted twice), and sha256 hashes of unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    totp_recovery: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class LoginSession(Base):

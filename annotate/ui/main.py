@@ -103,7 +103,7 @@ def _home() -> None:
 # or /studies would say "Page not found". A hidden home page is the default and opens the role's
 # first page; every visible page keeps its own address.
 home = st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden")
-if live.must_change_password:  # a one-time password: nothing else until it is changed
+if not live.may_act:  # a one-time password to change or a required second factor: nothing else first
     st.navigation([ACCOUNT]).run()
 else:
     st.navigation([home, *own_pages, ACCOUNT]).run()

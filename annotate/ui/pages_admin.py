@@ -15,7 +15,14 @@ from annotate.ui import common
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-ACTIONS = ("Reset password (one-time)", "Change role", "Deactivate", "Activate", "Unlock")
+ACTIONS = (
+    "Reset password (one-time)",
+    "Change role",
+    "Deactivate",
+    "Activate",
+    "Unlock",
+    "Remove second factor",
+)
 
 
 def _actor() -> Actor:
@@ -36,6 +43,10 @@ def account_page() -> None:
         live = accounts.resolve_login(session, common.session_token())
     if live is not None and live.must_change_password:
         st.warning("You logged in with a one-time password: choose your own password to go on.")
+    if live is not None and live.must_enrol_totp:
+        st.warning(
+            "This site asks every " + actor.role + " for a second factor: set up an authenticator app below to go on."
+        )
     need = accounts.min_length(actor.role)
     with st.form("change_password", clear_on_submit=True):
         st.subheader("Change password")
@@ -47,6 +58,46 @@ def account_page() -> None:
                 st.error("The two new passwords differ; type the same new password twice.")
             elif common.call(_change_password, actor, old, new, st.session_state.get("login_session_id")):
                 common.flash("Password changed; your other sessions ended.")
+                st.rerun()
+    _second_factor(actor)
+
+
+def _second_factor(actor: Actor) -> None:
+    """Set up, show the state of, or turn off the own TOTP second factor."""
+    st.subheader("Second factor (authenticator app)")
+    codes = st.session_state.pop("totp_codes", None)
+    if codes:
+        st.success(
+            "The second factor is on. Keep these recovery codes somewhere safe: each logs you in once "
+            "without the app, and they are shown only now."
+        )
+        st.code("\n".join(codes), language=None)
+    if common.call(accounts.totp.has_second_factor, actor):
+        left = common.call(accounts.totp.recovery_codes_left, actor)
+        st.caption(f"On: logins ask for the 6-digit code of your app. Recovery codes left: {left}.")
+        with st.form("totp_off", clear_on_submit=True):
+            password = st.text_input("Your password, to turn the second factor off", type="password")
+            if st.form_submit_button("Turn off") and common.call(_totp_off, actor, password):
+                common.flash("The second factor is off.")
+                st.rerun()
+        return
+    enrolment = st.session_state.get("totp_enrolment")
+    if enrolment is None:
+        st.caption("Off. With it on, a login also asks for the code an authenticator app on your phone shows.")
+        if st.button("Set up a second factor"):
+            st.session_state["totp_enrolment"] = accounts.totp.new_enrolment(actor)
+            st.rerun()
+        return
+    st.markdown("1. Scan this code with an authenticator app (or type the key below into it).")
+    st.image(enrolment.qr_svg, width=220)  # SVG text: drawn here, no image service
+    st.code(enrolment.secret, language=None)
+    with st.form("totp_on", clear_on_submit=True):
+        code = st.text_input("2. The 6-digit code the app shows now", max_chars=8, autocomplete="one-time-code")
+        if st.form_submit_button("Turn on", type="primary"):
+            made = common.call(accounts.totp.confirm_enrolment, actor, enrolment.secret, code)
+            if made:
+                st.session_state.pop("totp_enrolment", None)
+                st.session_state["totp_codes"] = made
                 st.rerun()
 
 
@@ -84,6 +135,16 @@ def users_page() -> None:
                 st.rerun()
 
 
+def _totp_off(session: Session, actor: Actor, password: str) -> bool:
+    accounts.totp.disable(session, actor, password)
+    return True
+
+
+def _totp_reset(session: Session, actor: Actor, who: str) -> bool:
+    accounts.totp.admin_reset(session, actor, who)
+    return True
+
+
 def _apply(actor: Actor, who: str, action: str, role: str, password: str) -> None:
     if action == ACTIONS[0]:
         one_time = common.call(accounts.reset_password, actor, who)
@@ -105,6 +166,11 @@ def _apply(actor: Actor, who: str, action: str, role: str, password: str) -> Non
             common.flash(f"{meaning} — done and signed; {who}'s sessions ended.")
             st.rerun()
         return
+    if action == ACTIONS[5]:
+        if not common.call(_totp_reset, actor, who):
+            return
+        common.flash(f"{who}'s second factor is removed; they can set up a new one on My account.")
+        st.rerun()
     common.call(accounts.activate if action == ACTIONS[3] else accounts.unlock, actor, who)
     common.flash(f"{action}: {who}.")
     st.rerun()

@@ -115,7 +115,7 @@ h1{{font-size:1.4rem;margin:0 0 .3rem}} p.sub{{margin:0 0 1.4rem;color:#6b6f7b;f
 label{{display:block;font-size:.9rem;margin:.8rem 0 .3rem}}
 input{{width:100%;box-sizing:border-box;padding:.55rem .7rem;border:1px solid #cfd3dc;border-radius:8px;font-size:1rem}}
 button{{margin-top:1.3rem;width:100%;padding:.6rem;border:0;border-radius:8px;background:#ff4b4b;color:#fff;
-font-size:1rem;cursor:pointer}} .err{{background:#fdecea;color:#a4262c;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}}
+font-size:1rem;cursor:pointer}} .opt{{color:#6b6f7b;font-size:.85rem}} .err{{background:#fdecea;color:#a4262c;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}}
 </style></head><body><main>
 <h1>annotate</h1><p class="sub">Blinded rating of interaction films</p>
 {body}
@@ -125,6 +125,7 @@ _LOGIN_FORM = """{error}
 <form method="post" action="/api/login">
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus value="{username}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="code">Authentication code <span class="opt">(only if your account has one)</span></label><input id="code" name="code" autocomplete="one-time-code" inputmode="text" maxlength="20">
 <button type="submit">Log in</button>
 </form>"""
 
@@ -168,11 +169,11 @@ class _Outcome:
         self.token, self.error, self.delay = token, error, delay
 
 
-def _login(username: str, password: str, client: str) -> _Outcome:
+def _login(username: str, password: str, client: str, code: str = "") -> _Outcome:
     settings = get_settings()
     with unit_of_work(settings) as session:
         try:
-            token, _actor = accounts.login(session, username, password, client=client, settings=settings)
+            token, _actor = accounts.login(session, username, password, client=client, settings=settings, code=code)
         except accounts.LoginRefused as exc:
             return _Outcome(error=str(exc), delay=exc.delay)  # committed: the failure counts stay
     return _Outcome(token=token)
@@ -197,7 +198,7 @@ async def login(request: Request) -> Response:
         return login_page("The form was too large.", status=413)
     username, password = form.get("username", ""), form.get("password", "")
     client = request.client.host if request.client else ""
-    outcome = await run_in_threadpool(_login, username, password, client)
+    outcome = await run_in_threadpool(_login, username, password, client, form.get("code", "")[:40])
     if not outcome.token:
         await asyncio.sleep(outcome.delay)  # the growing delay; other requests go on meanwhile
         known_safe = username if accounts.USERNAME_RE.match(username.strip().lower()) else ""

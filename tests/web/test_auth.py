@@ -131,3 +131,23 @@ def test_oversized_form_is_refused(client):
         headers={**OWN, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 413
+
+
+def test_login_form_takes_the_second_factor_code(client, session, people):
+    import pyotp
+
+    from annotate.services.accounts import totp
+
+    assert 'name="code"' in client.get("/api/login").text
+    started = totp.new_enrolment(people["r1"])
+    earlier = __import__("time").time() - totp.STEP_SECONDS
+    totp.confirm_enrolment(session, people["r1"], started.secret, pyotp.TOTP(started.secret).at(earlier), now=earlier)
+    session.commit()
+    asked = _login(client)
+    assert asked.status_code == 401 and "also asks for an authentication code" in asked.text
+    ok = client.post(
+        "/api/login",
+        data={"username": "r1", "password": "r1-password", "code": pyotp.TOTP(started.secret).now()},
+        headers=OWN,
+    )
+    assert ok.status_code == 303 and client.cookies.get(COOKIE)

@@ -8,7 +8,7 @@ The names below are the capability's public API; callers import the package, not
 from __future__ import annotations
 
 from annotate.db.models import ROLES
-from annotate.services.accounts import audit, passwords
+from annotate.services.accounts import audit, passwords, totp
 from annotate.services.accounts.passwords import WeakPassword, check_rules, min_length
 from annotate.services.accounts.sessions import (
     LiveLogin,
@@ -79,5 +79,6 @@ __all__ = [
     "set_role",
     "sign",
     "signature_detail",
+    "totp",
     "unlock",
 ]

@@ -31,12 +31,17 @@ from sqlalchemy.orm import Session
 
 from annotate.config import Settings, get_settings
 from annotate.db.models import LoginSession, User, utcnow
-from annotate.services.accounts import audit, passwords
+from annotate.services.accounts import audit, passwords, totp
 from annotate.services.actor import Actor
 from annotate.services.errors import PermissionDenied
 
 CLIENT_FAILURES = 30  # failed attempts per lockout window from one client address
 WRONG = "Wrong username or password."
+NEED_CODE = (
+    "This account also asks for an authentication code: type the 6 digits your app shows "
+    "(or one of your recovery codes) with your password."
+)
+WRONG_CODE = "Wrong authentication code: type the 6 digits your app shows now, or a recovery code."
 # Last-seen times are written at most this often (a Streamlit page reruns on every click).
 _TOUCH_EVERY = dt.timedelta(seconds=30)
 
@@ -106,6 +111,12 @@ class LiveLogin:
     must_change_password: bool
     is_demo: bool
     session_id: str
+    must_enrol_totp: bool = False  # the site requires a second factor for this role: My account only
+
+    @property
+    def may_act(self) -> bool:
+        """Nothing but My account until a one-time password is changed or a required factor set up."""
+        return not (self.must_change_password or self.must_enrol_totp)
 
 
 def login(
@@ -116,10 +127,14 @@ def login(
     *,
     client: str = "",
     settings: Settings | None = None,
+    code: str = "",
 ) -> tuple[str, Actor]:
-    """Check a password and open a login session; returns (token for the cookie, actor).
+    """Check a password (and, for an account with a second factor, its ``code``) and open a login
+    session; returns (token for the cookie, actor).
 
-    Raises :class:`LoginRefused` (commit the session anyway: the failure counts must stay)."""
+    Raises :class:`LoginRefused` (commit the session anyway: the failure counts must stay). A wrong
+    code counts as a failed attempt like a wrong password; a missing one does not (the password was
+    right) and only asks for it."""
     settings = settings or get_settings()
     hours = settings.session_hours if hours is None else hours
     now = utcnow()
@@ -141,10 +156,15 @@ def login(
         audit.record(session, None, "login.failed", username=user.username, reason="locked", client=client)
         raise LoginRefused(locked_message(settings.lockout_minutes), delay=0.0, locked=True)
     ok = passwords.verify_password(user.password_hash, password)
-    if not ok or not user.active:
+    second_factor_missing = ok and user.active and bool(user.totp_secret) and not code.strip()
+    if second_factor_missing:
+        audit.record(session, None, "login.code_asked", username=user.username, client=client)
+        raise LoginRefused(NEED_CODE, delay=0.0)
+    code_ok = not (ok and user.active and user.totp_secret) or totp.check_second_factor(session, user, code)
+    if not ok or not user.active or not code_ok:
         _limiter.hit(client_window, client_key)
         user.failed_attempts = (user.failed_attempts or 0) + 1
-        reason = "wrong_password" if user.active else "deactivated"
+        reason = "wrong_password" if not ok else ("deactivated" if not user.active else "wrong_code")
         audit.record(session, None, "login.failed", username=user.username, reason=reason, client=client)
         if user.failed_attempts >= settings.lockout_attempts:
             user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
@@ -160,7 +180,7 @@ def login(
             raise LoginRefused(
                 locked_message(settings.lockout_minutes), delay=delay_after(user.failed_attempts), locked=True
             )
-        raise LoginRefused(WRONG, delay=delay_after(user.failed_attempts))
+        raise LoginRefused(WRONG_CODE if reason == "wrong_code" else WRONG, delay=delay_after(user.failed_attempts))
     user.failed_attempts = 0
     user.locked_until = None
     user.last_login_at = now
@@ -216,13 +236,19 @@ def resolve_login(session: Session, token: str | None, settings: Settings | None
     if now - seen >= _TOUCH_EVERY:
         row.last_seen_at = now
     user = row.user
-    return LiveLogin(actor_of(user), bool(user.must_change_password), bool(user.is_demo), row.id)
+    return LiveLogin(
+        actor_of(user),
+        bool(user.must_change_password),
+        bool(user.is_demo),
+        row.id,
+        must_enrol_totp=totp.must_enrol(user, settings),
+    )
 
 
 def resolve_session(session: Session, token: str | None, settings: Settings | None = None) -> Actor | None:
     """The actor of a live login session that may act (None while a one-time password awaits its change)."""
     live = resolve_login(session, token, settings)
-    if live is None or live.must_change_password:
+    if live is None or not live.may_act:
         return None
     return live.actor
 

@@ -98,6 +98,7 @@ class AccountInfo:
     failed_attempts: int
     demo: bool
     must_change_password: bool
+    second_factor: bool = False  # a TOTP authenticator is set up
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -125,6 +126,7 @@ def accounts_list(session: Session, actor: Actor) -> list[AccountInfo]:
             u.failed_attempts or 0,
             bool(u.is_demo),
             bool(u.must_change_password),
+            bool(u.totp_secret),
         )
         for u in session.scalars(select(User).order_by(User.username))
     ]
