@@ -223,6 +223,13 @@ def import_participants(session: Session, actor: Actor, study_key: str, data: by
         if not pid:
             errors.append(RowError(i, "participant id is empty"))
             continue
+        if any(ch < " " or ch == "\x7f" for ch in pid):
+            # A line break or tab inside a quoted id is invisible in most tables and breaks the
+            # joins of every export; refuse it rather than store an id nobody can type again.
+            errors.append(
+                RowError(i, f"participant id {pid!r} holds a line break, tab or other control character; remove it")
+            )
+            continue
         if pid in seen:
             errors.append(RowError(i, f"participant {pid} already appears on row {seen[pid]}"))
             continue

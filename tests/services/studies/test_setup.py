@@ -54,6 +54,19 @@ def test_import_participants_all_or_nothing(session, settings, people, study):
     assert not session.scalar(select(Participant).where(Participant.external_id == "P10"))
 
 
+@pytest.mark.parametrize("pid", ['"P1\n3"', '"P1\r\n3"', '"P1\t3"', '"P1\x003"', '"P1\x7f3"'])
+def test_participant_ids_with_line_breaks_or_tabs_are_refused(session, people, study, pid):
+    with pytest.raises(ImportRejected, match=r"row 3: participant id .* holds a line break, tab or other control"):
+        studies.import_participants(session, people["res"], study, f"participant,arm\nP40,VIPP\n{pid},VIPP\n")
+    assert not session.scalar(select(Participant).where(Participant.external_id == "P40"))  # nothing half-done
+    # an emoji, quotes or 10,000 characters are an id like any other, and come back as they went in
+    odd = 'P-\U0001f476 "x"' + "y" * 10_000
+    studies.import_participants(
+        session, people["res"], study, 'participant,arm\n"P-\U0001f476 ""x""' + "y" * 10_000 + '",VIPP\n'
+    )
+    assert session.scalar(select(Participant).where(Participant.external_id == odd)) is not None
+
+
 def test_import_is_idempotent_and_allocation_cannot_change(session, people, study):
     again = studies.import_participants(session, people["res"], study, "participant,arm\nP01,VIPP\nP02,Control\n")
     assert (again.created, again.updated) == (0, 1)  # clinician column absent now: P01 updated
