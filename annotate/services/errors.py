@@ -34,6 +34,10 @@ class ConflictError(ServiceError):
     """The data changed since it was read (another tab or user saved first)."""
 
 
+class DatabaseUnavailable(ServiceError):
+    """The database refused or dropped the connection, or stayed busy (nothing of the work was kept)."""
+
+
 class ReasonRequired(ServiceError):
     """Changing finished or frozen work needs a reason for the history."""
 
