@@ -11,7 +11,6 @@ token per event (``tok``), never an event or assignment id.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -19,9 +18,6 @@ from annotate.services import events
 from annotate.services.errors import ServiceError
 from annotate.ui import common
 from annotate.ui.player import Coding, CodingKey, parse_coding_ops
-
-if TYPE_CHECKING:  # the groups come from the service's EventCoding; pages never read schemes themselves
-    from annotate.schemes import EventGroup
 
 __all__ = ["event_list", "player_coding", "seek_request"]
 
@@ -32,7 +28,7 @@ def _actor():
     return st.session_state["actor"]
 
 
-def _labels(groups: tuple[EventGroup, ...]) -> dict[str, str]:
+def _labels(groups: tuple[events.EventGroup, ...]) -> dict[str, str]:
     return {c.name: c.label for g in groups for c in g.codes}
 
 

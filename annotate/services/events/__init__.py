@@ -6,6 +6,7 @@ The names below are the capability's public API; callers import the package, not
 
 from __future__ import annotations
 
+from annotate.schemes import EventGroup  # the groups an EventCoding carries
 from annotate.services.events.arms import EVENT_ARMS_COLUMNS, ArmEventRow, ArmEventSummaries, arm_event_summaries
 from annotate.services.events.coding import (
     CodingOp,
@@ -39,6 +40,7 @@ __all__ = [
     "BootstrapCI",
     "CodingOp",
     "EventCoding",
+    "EventGroup",
     "EventView",
     "ExplainRow",
     "GroupTiming",

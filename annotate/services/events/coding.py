@@ -172,13 +172,6 @@ def _kinds(groups: Sequence[EventGroup]) -> dict[tuple[str, str], str]:
     return {(g.key, c.name): c.kind for g in groups for c in g.codes}
 
 
-def _touch(a: Assignment) -> None:
-    if a.status == "assigned":
-        a.status = "in_progress"
-    if a.first_activity_at is None:
-        a.first_activity_at = utcnow()
-
-
 def event_coding(session: Session, actor: Actor, assignment_id: int) -> EventCoding:
     """The acting rater's events of one item, with the scheme's event groups."""
     a = _own(session, actor, assignment_id)
@@ -273,7 +266,7 @@ def add_event(
         modifiers=list(mods),
         reason=reason.strip(),
     )
-    _touch(a)
+    rating.touch_assignment(a)
     session.flush()
     return _view(row, _kinds(groups))
 
@@ -350,7 +343,7 @@ def edit_event(
         after={"code": c.name, "onset": new_onset, "offset": new_offset, "modifiers": list(mods)},
         reason=reason.strip(),
     )
-    _touch(a)
+    rating.touch_assignment(a)
     session.flush()
     session.refresh(e)
     return _view(e, _kinds(groups))

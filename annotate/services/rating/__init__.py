@@ -41,6 +41,7 @@ from annotate.services.rating.scores import (
     rater_queue_page,
     save_note,
     save_rating,
+    touch_assignment,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "resolve_consensus",
     "save_note",
     "save_rating",
+    "touch_assignment",
 ]

@@ -357,7 +357,8 @@ def open_item(session: Session, actor: Actor, settings: Settings, assignment_id:
     )
 
 
-def _touch(a: Assignment) -> None:
+def touch_assignment(a: Assignment) -> None:
+    """The rater has started on this item: ``assigned`` becomes ``in_progress``, the first activity is noted."""
     if a.status == "assigned":
         a.status = "in_progress"
     if a.first_activity_at is None:
@@ -504,7 +505,7 @@ def save_rating(
             reason=reason.strip(),
         )
     )
-    _touch(a)
+    touch_assignment(a)
     try:
         session.flush()
     except DBAPIError as exc:
@@ -590,7 +591,7 @@ def save_note(
             reason=reason.strip(),
         )
     )
-    _touch(a)
+    touch_assignment(a)
     try:
         session.flush()
     except DBAPIError as exc:
