@@ -119,19 +119,27 @@ def users_page() -> None:
             password = c2.text_input("Your password (signature)", type="password", key="acct_sign")
             if st.form_submit_button("Apply", type="primary"):
                 _apply(actor, who, action, role, password)
-    with st.form("add_user", clear_on_submit=True):
+    # The form keeps what was typed when the account is refused (a taken name, a short password),
+    # and is emptied only once the account exists.
+    if st.session_state.pop("_add_user_done", False):
+        for key in ("new_username", "new_display", "new_password"):
+            st.session_state[key] = ""
+    with st.form("add_user"):
         st.subheader("Add a user")
         c1, c2 = st.columns(2)
-        username = c1.text_input("Username")
-        display = c2.text_input("Display name")
+        username = c1.text_input("Username", key="new_username")
+        display = c2.text_input("Display name", key="new_display")
         role = c1.selectbox("Role", accounts.ROLES, key="new_role")
         password = c2.text_input(
-            "Initial password (12+ characters for researchers and admins, 10+ for others)", type="password"
+            "Initial password (12+ characters for researchers and admins, 10+ for others)",
+            type="password",
+            key="new_password",
         )
         if st.form_submit_button("Add user", type="primary"):
             made = common.call(accounts.create_user, actor, username, password, role, display or None)
             if made:
                 common.flash(f"User {made.username} added as {made.role}.")
+                st.session_state["_add_user_done"] = True
                 st.rerun()
 
 

@@ -112,3 +112,19 @@ def test_deferred_download_refuses_after_logout_and_audits_it(env, session, peop
     refused = session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
     assert refused.action == "refused" and refused.username == "adm"
     assert refused.detail["operation"].startswith("download")
+
+
+def test_add_user_keeps_what_was_typed_when_refused_and_empties_once_added(env, session, people):
+    at = page_as(people["adm"], "users_page")
+    at.text_input(key="new_username").input("newbie")
+    at.text_input(key="new_display").input("New Rater 👶")
+    at.text_input(key="new_password").input("short")
+    at.button[1].click().run()
+    assert any("characters" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.text_input(key="new_username").value == "newbie"  # nothing to type again
+    assert at.text_input(key="new_display").value == "New Rater 👶"
+    at.text_input(key="new_password").input("a long enough passphrase")
+    at.button[1].click().run()
+    assert not at.exception, at.exception
+    assert accounts.get_user(session, "newbie").display_name == "New Rater 👶"
+    assert at.text_input(key="new_username").value == ""
