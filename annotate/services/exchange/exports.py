@@ -48,14 +48,17 @@ from annotate.reports.csvio import csv_writer, format_number, guard, needs_guard
 from annotate.services.accounts import audit
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import ServiceError
+from annotate.services.exchange import columnar
 from annotate.services.exchange.tables import (
     BATCH,
     CODEBOOK_COLUMNS,
     HISTORY_COLUMNS,
     RATINGS_COLUMNS,
+    allocation_map,
     codebook_markdown,
     codebook_rows,
     columns_for,
+    iter_consensus,
     iter_history,
     iter_ratings,
     reliability_matrices,
@@ -101,10 +104,11 @@ class StreamedExport:
 _MEMO_LIMIT = 50_000  # distinct values remembered per column (film codes, times, notes repeat row after row)
 
 
-def _write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:
+def _write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO, *, header: bool = True) -> int:
     """RFC 4180 rows; each column's cell text is memoised, as the same values repeat across rows."""
     writer = csv_writer(out)
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     memos: list[dict[Any, str]] = [{} for _ in columns]
     pairs = list(zip(columns, memos, strict=True))
     n = 0
@@ -132,7 +136,16 @@ def write_ratings_csv(
     require_role(actor, *READ_ROLES)
     study = get_study(session, study_key)
     mode = resolve_mode(study, mode, "The full export")
-    n = _write_csv(iter_ratings(session, study, mode), columns_for(RATINGS_COLUMNS, mode), out)
+    columns = columns_for(RATINGS_COLUMNS, mode)
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    if columnar.available(url):
+        # The same bytes, column by column (annotate.services.exchange.columnar); consensus rows follow.
+        session.commit()  # the columnar reader is another connection: it must see what this one wrote
+        alloc = allocation_map(session, study, mode)
+        n = columnar.write_rating_rows(url, study, mode, alloc, out)
+        n += _write_csv(iter_consensus(session, study, mode, alloc), columns, out, header=False)
+    else:
+        n = _write_csv(iter_ratings(session, study, mode), columns, out)
     audit.record(session, actor, "export.csv", study_id=study.id, rows=n, mode=mode)
     return StreamedExport(n, mode)
 
@@ -392,8 +405,9 @@ _PARQUET_TYPES = {
 
 
 def _ratings_parquet(session: Session, study: Study, mode: str) -> tuple[bytes, int]:
-    """The ratings table as Parquet, written in row groups of ``BATCH`` rows as they are read (memory
-    bounded by one batch; the same rows, values and text as the CSV)."""
+    """The ratings table as Parquet, written in row groups as they are read (memory bounded by one
+    batch; the same rows, values and text as the CSV). On SQLite the ratings come as typed Arrow
+    columns (:mod:`annotate.services.exchange.columnar`), the consensus rows after them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -409,8 +423,18 @@ def _ratings_parquet(session: Session, study: Study, mode: str) -> tuple[bytes, 
         for v in batch.values():
             v.clear()
 
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    fast = columnar.available(url)
+    if fast:
+        session.commit()  # the columnar reader is another connection: it must see what this one wrote
+    alloc = allocation_map(session, study, mode)
     with pq.ParquetWriter(buf, schema) as writer:
-        for r in iter_ratings(session, study, mode):
+        if fast:
+            for table in columnar.rating_tables(url, study, mode, alloc, schema):
+                writer.write_table(table)
+                n += table.num_rows
+        rows = iter_consensus(session, study, mode, alloc) if fast else iter_ratings(session, study, mode)
+        for r in rows:
             for c in columns:
                 v = r[c]
                 if isinstance(v, dt.datetime) and v.tzinfo is not None:

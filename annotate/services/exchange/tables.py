@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from annotate.db.models import (
@@ -137,15 +137,11 @@ def _film_order(mode: str):
     return Recording.id if mode == "full" else Recording.blind_code
 
 
-def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str, Any]]:
-    """Every rating of the study, then every resolved consensus score, as typed dicts.
-
-    Same order as :func:`annotate.services.exchange.exports.ratings_csv`; ``value`` is a float or None,
-    ``segment`` is 1-based, times are datetimes.
-    """
-    alloc = allocation_map(session, study, mode)
-    empty = {"participant": "", "arm": "", "timepoint": ""}
-    stmt = (
+def ratings_select(study: Study, mode: str) -> Select[*tuple[Any, ...]]:
+    """The ratings of a study in export order: (recording id, film code, segment index, start, end,
+    rater, purpose, scheme, scheme version, dimension, value, note, status, changed after lock,
+    created, updated). One statement for :func:`iter_ratings` and the columnar CSV writer."""
+    return (
         select(
             Recording.id,
             Recording.blind_code,
@@ -171,8 +167,18 @@ def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str
         .join(Scheme, Rating.scheme_id == Scheme.id)
         .where(Assignment.study_id == study.id)
         .order_by(_film_order(mode), Segment.index, Rating.dimension, Assignment.purpose, User.username)
-        .execution_options(yield_per=BATCH)
     )
+
+
+def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str, Any]]:
+    """Every rating of the study, then every resolved consensus score, as typed dicts.
+
+    Same order as :func:`annotate.services.exchange.exports.ratings_csv`; ``value`` is a float or None,
+    ``segment`` is 1-based, times are datetimes.
+    """
+    alloc = allocation_map(session, study, mode)
+    empty = {"participant": "", "arm": "", "timepoint": ""}
+    stmt = ratings_select(study, mode).execution_options(yield_per=BATCH)
     for (
         rid,
         code,
@@ -210,6 +216,16 @@ def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str
             "created_at": created,
             "updated_at": updated,
         }
+    yield from iter_consensus(session, study, mode, alloc)
+
+
+def iter_consensus(
+    session: Session, study: Study, mode: str, alloc: dict[int, dict[str, str]] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The resolved consensus scores, as rows of the ratings table (purpose ``consensus``)."""
+    if alloc is None:
+        alloc = allocation_map(session, study, mode)
+    empty = {"participant": "", "arm": "", "timepoint": ""}
     consensus = (
         select(
             Recording.id,

@@ -1,0 +1,236 @@
+"""The ratings CSV of a SQLite study, column by column through Arrow: the same bytes, ~3× faster.
+
+Why our own code: at a million ratings the row-by-row writer (:func:`exports._write_csv`) spends
+~4 s in SQLite's cursor and SQLAlchemy's rows and ~6 s formatting cells one by one (10.4 s in
+``bench/bench_exports.py``). Here ADBC's SQLite driver (Apache Arrow's, a maintained library) reads
+the very statement of :func:`tables.ratings_select` straight into Arrow record batches, and each
+column is formatted once per *distinct* value (film codes, raters, scores, notes repeat row after
+row) by the same Python functions as the row writer (``text_cell``, ``guard`` and Python's csv
+quoting), then spread over the rows with ``take``; Arrow joins the cells into lines. Timestamps,
+nearly all distinct, are rewritten with one regular expression that mirrors
+``datetime.isoformat(timespec="seconds")`` of SQLAlchemy's stored text; a batch whose text does not
+have that shape is formatted value by value instead. The bytes equal the row writer's, which the
+tests check on adversarial notes in every mode.
+
+Used for SQLite databases in a file when ``adbc_driver_sqlite`` is installed; anything else goes
+through the row writer. The resolved consensus scores (few) follow through the row writer too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
+
+from annotate.db.models import Study
+from annotate.reports.csvio import LINE_END, csv_writer, guard
+from annotate.services.exchange.tables import (
+    ALLOCATION_COLUMNS,
+    RATINGS_COLUMNS,
+    columns_for,
+    ratings_select,
+    text_cell,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 32_768
+_SQL_COLUMNS = (
+    "recording_id",
+    "recording",
+    "segment",
+    "segment_start_s",
+    "segment_end_s",
+    "rater",
+    "purpose",
+    "scheme",
+    "scheme_version",
+    "dimension",
+    "value",
+    "note",
+    "status",
+    "changed_after_lock",
+    "created_at",
+    "updated_at",
+)
+# SQLAlchemy's text of a datetime on SQLite: "YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]".
+_STORED_TIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?((?:[+-]\d{2}:\d{2})?)$"
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (another database, or one in memory).
+
+    Examples
+    --------
+    >>> sqlite_file("sqlite:////data/annotate.db"), sqlite_file("sqlite://"), sqlite_file("postgresql://h/db")
+    (PosixPath('/data/annotate.db'), None, None)
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def available(database_url: str) -> bool:
+    """Whether the columnar writer can serve this database."""
+    if sqlite_file(database_url) is None:
+        return False
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _cell_text(column: str) -> Callable[[Any], str]:
+    """One value's CSV cell exactly as the row writer writes it (neutralised, quoted if needed)."""
+
+    def cell(value: Any) -> str:
+        buf = io.StringIO()
+        csv_writer(buf).writerow([guard(text_cell(column, value)), ""])
+        return buf.getvalue()[: -len("," + LINE_END)]
+
+    return cell
+
+
+def _by_distinct(column: str, values: pa.Array) -> pa.Array:
+    """Format each distinct value once in Python, then spread the texts over the rows."""
+    encoded = pc.dictionary_encode(values)
+    cell = _cell_text(column)
+    texts = pa.array([cell(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    shown = pc.take(texts, encoded.indices)
+    return pc.fill_null(shown, "") if values.null_count else shown
+
+
+def _times(column: str, values: pa.Array) -> pa.Array:
+    text = pc.cast(values, pa.string())
+    if pc.all(pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, _STORED_TIME))).as_py() is not False:
+        return pc.fill_null(pc.replace_substring_regex(text, _STORED_TIME, r"\1T\2\3"), "")
+    # Not SQLAlchemy's text (written by something else): parse each distinct value as it would be.
+    parsed = [None if v is None else dt.datetime.fromisoformat(v) for v in text.to_pylist()]
+    return _by_distinct(column, pa.array(parsed))
+
+
+def _lines(
+    batch: pa.RecordBatch, columns: list[str], study_cell: str, alloc: dict[str, pa.Array], keys: pa.Array
+) -> str:
+    data = dict(zip(_SQL_COLUMNS, batch.columns, strict=True))
+    n = batch.num_rows
+    where = pc.index_in(data["recording_id"], value_set=keys) if alloc else None
+    cells: list[pa.Array] = []
+    for column in columns:
+        if column == "study":
+            cells.append(pa.array([study_cell] * n, pa.string()))
+        elif column in ALLOCATION_COLUMNS:
+            cells.append(pc.fill_null(pc.take(alloc[column], where), ""))
+        elif column == "segment":
+            cells.append(_by_distinct(column, pc.add(data["segment"], 1)))
+        elif column == "changed_after_lock":
+            cells.append(_by_distinct(column, pc.not_equal(data[column], 0)))
+        elif column in ("created_at", "updated_at"):
+            cells.append(_times(column, data[column]))
+        else:
+            cells.append(_by_distinct(column, data[column]))
+    # Each line with its terminator; the string array's data buffer is then the batch's text.
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "", LINE_END)
+    _validity, offsets, data = lines.buffers()
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)
+    start, end = int(bounds[lines.offset]), int(bounds[lines.offset + n])
+    return data.slice(start, end - start).to_pybytes().decode("utf-8")
+
+
+def _batches(path: Path, sql: str) -> Iterator[pa.RecordBatch]:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    # A read-only URI (quoted: a folder may hold spaces, '?' or '#').
+    with adbc.connect(f"file:{quote(str(path.resolve()))}?mode=ro") as conn, conn.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+        cursor.execute(sql)
+        yield from cursor.fetch_record_batch()
+
+
+def _utc_naive(values: pa.Array) -> pa.Array:
+    """Stored times as naive UTC microsecond timestamps (the Parquet export's type)."""
+    text = pc.cast(values, pa.string())
+    plain = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$"
+    if pc.all(pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, plain))).as_py() is not False:
+        return pc.cast(pc.replace_substring(text, " ", "T", max_replacements=1), pa.timestamp("us"))
+    parsed = [None if v is None else dt.datetime.fromisoformat(v) for v in text.to_pylist()]
+    return pa.array(
+        [None if t is None or t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None) for t in parsed]
+        if any(t is not None and t.tzinfo is not None for t in parsed)
+        else parsed,
+        pa.timestamp("us"),
+    )
+
+
+def rating_tables(
+    database_url: str, study: Study, mode: str, alloc: dict[int, dict[str, str]], schema: pa.Schema
+) -> Iterator[pa.Table]:
+    """The ratings of ``study`` as typed Arrow tables of ``schema`` (the Parquet export), batch by batch."""
+    path = sqlite_file(database_url)
+    if path is None:
+        raise ValueError(f"the columnar reader reads SQLite files only, not {database_url!r}")
+    sql = str(ratings_select(study, mode).compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    keys = pa.array(list(alloc), pa.int64())
+    raw = {column: pa.array([alloc[k][column] for k in alloc], pa.string()) for column in ALLOCATION_COLUMNS}
+    for batch in _batches(path, sql):
+        if not batch.num_rows:
+            continue
+        data = dict(zip(_SQL_COLUMNS, batch.columns, strict=True))
+        where = pc.index_in(data["recording_id"], value_set=keys) if alloc else None
+        out: dict[str, pa.Array] = {}
+        for field in schema:
+            c = field.name
+            if c == "study":
+                out[c] = pa.array([study.key] * batch.num_rows, pa.string())
+            elif c in ALLOCATION_COLUMNS:
+                out[c] = pc.fill_null(pc.take(raw[c], where), "")
+            elif c == "segment":
+                out[c] = pc.add(data[c], 1)
+            elif c == "changed_after_lock":
+                out[c] = pc.not_equal(data[c], 0)
+            elif c in ("created_at", "updated_at"):
+                out[c] = _utc_naive(data[c])
+            else:
+                out[c] = pc.cast(data[c], field.type)
+        yield pa.table(out, schema=schema)
+
+
+def write_rating_rows(
+    database_url: str,
+    study: Study,
+    mode: str,
+    alloc: dict[int, dict[str, str]],
+    out: TextIO,
+) -> int:
+    """Write the header and every rating of ``study`` (not the consensus rows); returns the row count."""
+    path = sqlite_file(database_url)
+    if path is None:
+        raise ValueError(f"the columnar writer reads SQLite files only, not {database_url!r}")
+    columns = columns_for(RATINGS_COLUMNS, mode)
+    sql = str(ratings_select(study, mode).compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    keys = pa.array(list(alloc), pa.int64())
+    shown = {
+        column: pa.array([_cell_text(column)(alloc[k][column]) for k in alloc], pa.string())
+        for column in ALLOCATION_COLUMNS
+    }
+    study_cell = _cell_text("study")(study.key)
+    out.write(",".join(columns) + LINE_END)
+    n = 0
+    for batch in _batches(path, sql):
+        if batch.num_rows:
+            out.write(_lines(batch, columns, study_cell, shown if alloc else {}, keys))
+            n += batch.num_rows
+    return n
