@@ -103,11 +103,12 @@ def _cell_text(column: str) -> Callable[[Any], str]:
     return cell
 
 
-def _by_distinct(column: str, values: pa.Array) -> pa.Array:
-    """Format each distinct value once in Python, then spread the texts over the rows."""
+def _by_distinct(column: str, values: pa.Array, convert: Callable[[Any], Any] | None = None) -> pa.Array:
+    """Format each distinct value once in Python (after ``convert``), then spread the texts over the rows."""
     encoded = pc.dictionary_encode(values)
     cell = _cell_text(column)
-    texts = pa.array([cell(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    distinct = encoded.dictionary.to_pylist()
+    texts = pa.array([cell(convert(v) if convert else v) for v in distinct], pa.string())
     shown = pc.take(texts, encoded.indices)
     return pc.fill_null(shown, "") if values.null_count else shown
 
@@ -116,9 +117,8 @@ def _times(column: str, values: pa.Array) -> pa.Array:
     text = pc.cast(values, pa.string())
     if pc.all(pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, _STORED_TIME))).as_py() is not False:
         return pc.fill_null(pc.replace_substring_regex(text, _STORED_TIME, r"\1T\2\3"), "")
-    # Not SQLAlchemy's text (written by something else): parse each distinct value as it would be.
-    parsed = [None if v is None else dt.datetime.fromisoformat(v) for v in text.to_pylist()]
-    return _by_distinct(column, pa.array(parsed))
+    # Not SQLAlchemy's usual text (written by something else): parse each distinct text, as it would.
+    return _by_distinct(column, text, dt.datetime.fromisoformat)
 
 
 def _lines(

@@ -59,6 +59,7 @@ def test_stored_times_of_other_shapes_are_written_as_the_row_writer_would(sessio
     session.execute(text("UPDATE rating SET created_at = '2026-01-02 03:04:05' WHERE id = 1"))
     session.execute(text("UPDATE rating SET created_at = '2026-01-02 03:04:05.123456+00:00' WHERE id = 2"))
     session.execute(text("UPDATE rating SET updated_at = '2026-01-02T03:04:05.5' WHERE id = 3"))
+    session.execute(text("UPDATE rating SET updated_at = '2026-01-02 03:04:05+0100' WHERE id = 4"))  # no colon
     session.commit()
     session.expire_all()
     assert _export(session, people, noted, "blinded") == _row_writer(session, noted, "blinded")
