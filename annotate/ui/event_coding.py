@@ -2,7 +2,7 @@
 
 The player turns a key press into an op (start, stop or point at the frame shown) with a random
 id; :func:`player_coding` applies each id once, in its own unit of work, and tells the player
-which ids are done, so a press is never lost to a rerun and never coded twice. The list below
+which ids are done, so a press is never lost to a rerun and never coded twice. The list beside
 the player shows the rater's events by onset; one chosen event can be edited (code, times,
 modifiers), deleted, or jumped to. Widget keys carry the page's opaque item token and a random
 token per event (``tok``), never an event or assignment id.
@@ -15,7 +15,7 @@ import secrets
 import streamlit as st
 
 from annotate.services import events
-from annotate.services.errors import ServiceError
+from annotate.services.errors import DatabaseUnavailable, ServiceError
 from annotate.ui import common
 from annotate.ui.player import Coding, CodingKey, parse_coding_ops
 
@@ -43,10 +43,13 @@ def _apply(aid: int, item_tok: str, ops: list[events.CodingOp]) -> None:
         try:
             with common.db() as s:
                 events.apply_coding_op(s, _actor(), aid, op, reason=reason)
+        except DatabaseUnavailable as exc:
+            # Not answered: the browser keeps the press and sends it again with the next one.
+            common.flash(str(exc), "error")
+            return
         except ServiceError as exc:
             common.flash(str(exc), "warning")
-        # Applied or refused, the press is answered: the browser may stop sending it. A database
-        # error propagates instead, and the unanswered press is sent again with the next one.
+        # Applied or refused, the press is answered: the browser may stop sending it.
         applied.add(op.op_id)
 
 
