@@ -196,6 +196,10 @@ def _covariate(raw: str) -> float | str | None:
         return raw
 
 
+MAX_PARTICIPANT_ID: int = Participant.__table__.c.external_id.type.length  # type: ignore[attr-defined]
+"""The longest participant id the database column holds (checked at import, on every database)."""
+
+
 def import_participants(session: Session, actor: Actor, study_key: str, data: bytes | str) -> ImportSummary:
     """Import allocation (participant, arm; optional per_protocol, clinician, covariates).
 
@@ -228,6 +232,11 @@ def import_participants(session: Session, actor: Actor, study_key: str, data: by
             # joins of every export; refuse it rather than store an id nobody can type again.
             errors.append(
                 RowError(i, f"participant id {pid!r} holds a line break, tab or other control character; remove it")
+            )
+            continue
+        if len(pid) > MAX_PARTICIPANT_ID:
+            errors.append(
+                RowError(i, f"participant id is {len(pid):,} characters long; at most {MAX_PARTICIPANT_ID} fit")
             )
             continue
         if pid in seen:

@@ -59,12 +59,15 @@ def test_participant_ids_with_line_breaks_or_tabs_are_refused(session, people, s
     with pytest.raises(ImportRejected, match=r"row 3: participant id .* holds a line break, tab or other control"):
         studies.import_participants(session, people["res"], study, f"participant,arm\nP40,VIPP\n{pid},VIPP\n")
     assert not session.scalar(select(Participant).where(Participant.external_id == "P40"))  # nothing half-done
-    # an emoji, quotes or 10,000 characters are an id like any other, and come back as they went in
-    odd = 'P-\U0001f476 "x"' + "y" * 10_000
+    # an emoji and quotes are an id like any other and come back as they went in, up to the column's
+    # 120 characters; a longer id is refused with its row, on every database
+    odd = 'P-\U0001f476 "x"' + "y" * 110
     studies.import_participants(
-        session, people["res"], study, 'participant,arm\n"P-\U0001f476 ""x""' + "y" * 10_000 + '",VIPP\n'
+        session, people["res"], study, 'participant,arm\n"P-\U0001f476 ""x""' + "y" * 110 + '",VIPP\n'
     )
     assert session.scalar(select(Participant).where(Participant.external_id == odd)) is not None
+    with pytest.raises(ImportRejected, match="row 2: participant id is 10,001 characters long; at most 120 fit"):
+        studies.import_participants(session, people["res"], study, "participant,arm\nP" + "y" * 10_000 + ",VIPP\n")
 
 
 def test_import_is_idempotent_and_allocation_cannot_change(session, people, study):
