@@ -28,7 +28,7 @@ def test_upload_close_tab_new_session_sees_progress_and_ready(demo_server, demo_
     page.get_by_text("upload 1 é.mp4").wait_for(timeout=WAIT)
     page.get_by_role("button", name="Upload and ingest").click()
     page.get_by_text(re.compile(r"2 film\(s\) queued")).wait_for(timeout=WAIT)
-    page.close()  # the tab is gone; the work is not
+    page.close(run_before_unload=True)  # the tab is gone; the work is not (no wait: close() has no timeout)
 
     again = browser_context.new_page()  # a new Streamlit session (the login cookie is the browser's)
     again.goto(demo_server + "/films")

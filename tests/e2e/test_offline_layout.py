@@ -60,7 +60,9 @@ def test_no_request_leaves_the_origin_on_a_walk_of_every_role(demo_server, brows
             assert "Page not found" not in page.content(), path
         page.goto(demo_server + "/api/logout")  # GET shows the button; logging out is a POST
         page.click("#logout")
-        page.close()
+        page.wait_for_url(demo_server + "/api/login", timeout=WAIT)
+        # Without waiting for the page to go: a plain close() has no timeout and once hung in CI.
+        page.close(run_before_unload=True)
     elsewhere = sorted(
         {u for u in seen if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != origin}
     )
