@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -42,27 +41,10 @@ from annotate.services.exchange.tables import (
     text_cell,
 )
 
-log = logging.getLogger(__name__)
 
 BATCH_ROWS = 32_768
-_SQL_COLUMNS = (
-    "recording_id",
-    "recording",
-    "segment",
-    "segment_start_s",
-    "segment_end_s",
-    "rater",
-    "purpose",
-    "scheme",
-    "scheme_version",
-    "dimension",
-    "value",
-    "note",
-    "status",
-    "changed_after_lock",
-    "created_at",
-    "updated_at",
-)
+# The columns of tables.ratings_select: the recording's id, then the ratings table's own columns.
+_SQL_COLUMNS = ("recording_id", *(c for c in RATINGS_COLUMNS if c not in ("study", *ALLOCATION_COLUMNS)))
 # SQLAlchemy's text of a datetime on SQLite: "YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]".
 _STORED_TIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?((?:[+-]\d{2}:\d{2})?)$"
 
