@@ -41,7 +41,6 @@ from annotate.services.exchange.tables import (
     text_cell,
 )
 
-
 BATCH_ROWS = 32_768
 # The columns of tables.ratings_select: the recording's id, then the ratings table's own columns.
 _SQL_COLUMNS = ("recording_id", *(c for c in RATINGS_COLUMNS if c not in ("study", *ALLOCATION_COLUMNS)))
