@@ -4,11 +4,13 @@ pandas ``read_sql`` + ``to_csv`` / ``to_excel`` / ``to_parquet`` in the same run
     .venv/bin/python bench/bench_exports.py                      # 1,004,400 ratings, csv wide parquet xlsx
     .venv/bin/python bench/bench_exports.py --families 30        # ~100,000 ratings, quicker
     .venv/bin/python bench/bench_exports.py --formats csv,parquet
+    .venv/bin/python bench/bench_exports.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 The study (built once with bulk inserts, cached in ``bench/_out/``, which git ignores): ``--families``
 participants (default 300) x 3 time points x 93 segments x 4 raters x 3 dimensions (NICHD scheme),
 notes on every 10th assignment holding quotes, commas, CR/LF and a formula start. Each exporter runs
-in a fresh subprocess; the table shows wall time, output size and the peak RSS growth (peak
+in a fresh subprocess; with ``--postgres URL`` the study is copied (``COPY``) into that database,
+whose tables are replaced (it is created when missing), and every exporter reads it there. The table shows wall time, output size and the peak RSS growth (peak
 ``ru_maxrss`` minus the RSS just before the export started). The pandas peers read the same
 columns with one ``read_sql`` of the joined query and write with pandas' defaults (no neutralisation,
 ``to_excel`` through openpyxl), so they are the "plain library" baseline, not a lossless export.
@@ -125,6 +127,44 @@ def build(families: int) -> Path:
     return db
 
 
+def to_postgres(db: Path, url: str) -> str:
+    """Copy the SQLite study into the PostgreSQL database of ``url`` (replacing its tables)."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    sys.path.insert(0, str(REPO))
+    from annotate.db.engine import session_factory
+    from annotate.db.models import Base
+
+    target = make_url(url)
+    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{target.database}"')
+    libpq = target.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    session_factory(url)().close()  # migrates
+    src = sqlite3.connect(db)
+    with psycopg.connect(libpq) as conn:
+        for table in Base.metadata.sorted_tables:
+            names = [c.name for c in table.columns]
+            cols = ", ".join(f'"{n}"' for n in names)
+            with conn.cursor().copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                for row in src.execute(f'SELECT {cols} FROM "{table.name}"'):
+                    copy.write_row(row)
+            if "id" in names and table.c.id.autoincrement is not False and str(table.c.id.type) == "INTEGER":
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f'COALESCE((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
+                )
+        conn.execute("ANALYZE")
+    return url
+
+
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
@@ -183,10 +223,10 @@ NAMES = {
 PEERS = {"csv": "pandas-csv", "parquet": "pandas-parquet", "xlsx": "pandas-xlsx", "wide": None}
 
 
-def run(method: str, db: Path) -> dict:
+def run(method: str, url: str) -> dict:
     out = OUT / f"out-{method}"
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD.format(repo=str(REPO)), method, f"sqlite:///{db}", str(out)],
+        [sys.executable, "-c", CHILD.format(repo=str(REPO)), method, url, str(out)],
         capture_output=True,
         text=True,
         check=False,
@@ -204,6 +244,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", type=int, default=300)
     parser.add_argument("--formats", default="csv,parquet,wide,xlsx")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="copy the study into this PostgreSQL database and read it there"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     db = build(args.families)
@@ -211,12 +254,17 @@ def main() -> None:
     print(
         f"database: {db} ({n:,} ratings, {db.stat().st_size / 1e6:.0f} MB, ready in {time.perf_counter() - t0:.0f} s)"
     )
+    url = f"sqlite:///{db}"
+    if args.postgres:
+        t1 = time.perf_counter()
+        url = to_postgres(db, args.postgres)
+        print(f"copied into {args.postgres} in {time.perf_counter() - t1:.0f} s")
     print("\n| export | rows | seconds | peak RSS growth MB | file MB |\n|---|---:|---:|---:|---:|")
     for fmt in args.formats.split(","):
         for m in (fmt, PEERS.get(fmt)):
             if m is None:
                 continue
-            r = run(m, db)
+            r = run(m, url)
             note = f" ({r['error']})" if "error" in r else ""
             print(
                 f"| {NAMES[m]}{note} | {r['rows']:,} | {r['seconds']:.1f} | {r['peak_growth_mb']:.0f} "

@@ -65,6 +65,9 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
+        # Times read back in UTC whatever the server's TimeZone, so every export writes +00:00
+        # (the columnar reader, whose Arrow timestamps are UTC, writes the same bytes).
+        connect_args={"options": "-c TimeZone=UTC"},
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_MAX_OVERFLOW,

@@ -388,17 +388,11 @@ def wide_table(
     names = scheme.dimension_names() + [c.name for c in scheme.composites]
     keys = ["participant", "arm", "timepoint"]
     merged: pd.DataFrame | None = None
+    frames = outcomes.recording_scores_of(
+        session, actor, study.key, outcomes=names, rule=rule, analysis_set=analysis_set, masked=(mode == "masked")
+    )
     for name in names:
-        scores = outcomes.recording_scores(
-            session,
-            actor,
-            study.key,
-            dimension=name,
-            rule=rule,
-            analysis_set=analysis_set,
-            masked=(mode == "masked"),
-        )
-        part = scores.rename(columns={"score": name})
+        part = frames[name].rename(columns={"score": name})
         if merged is None:
             extra = [c for c in part.columns if c not in keys + [name, "n_segments", "n_ratings"]]
             merged = part[keys + extra + [name]]

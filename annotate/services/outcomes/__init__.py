@@ -27,6 +27,7 @@ from annotate.services.outcomes.summaries import (
     describe_rule,
     outcome_table,
     recording_scores,
+    recording_scores_of,
     summary_options,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "outcome_rows",
     "outcome_table",
     "recording_scores",
+    "recording_scores_of",
     "score_rows",
     "summary_options",
 ]

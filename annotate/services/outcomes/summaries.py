@@ -50,7 +50,7 @@ from annotate.schemes import Scheme as SchemeModel
 from annotate.services.accounts import audit
 from annotate.services.actor import Actor, require_role
 from annotate.services.errors import NotEnoughData, ServiceError
-from annotate.services.outcomes.scoring import score_rows
+from annotate.services.outcomes.scoring import load_done_ratings, scores_from
 from annotate.services.policy import READ_ROLES, StudyStatus
 from annotate.services.studies.gate import arm_labels, arm_mask, pseudonymizer, require_unblinded
 from annotate.services.studies.revision import cached
@@ -237,33 +237,73 @@ def recording_scores(
     ...
     annotate.services.errors.PermissionDenied: This needs the researcher or analyst role; rob is a rater.
     """
+    frames = recording_scores_of(
+        session,
+        actor,
+        study_key,
+        outcomes=[dimension],
+        rule=rule,
+        analysis_set=analysis_set,
+        masked=masked,
+        scheme=scheme,
+    )
+    return frames[dimension]
+
+
+def recording_scores_of(
+    session: Session,
+    actor: Actor,
+    study_key: str,
+    *,
+    outcomes: Sequence[str],
+    rule: str = "consensus_else_mean",
+    analysis_set: str = "itt",
+    masked: bool | None = None,
+    scheme: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`recording_scores` of several dimensions or composites from one read of the ratings
+    (the wide export asks for all of them); outcome name -> its frame."""
     require_role(actor, *READ_ROLES)
     rule = _check_rule(rule)
     analysis_set = _check_set(analysis_set)
     study = get_study(session, study_key)
     scheme_row, model = study_scheme(session, study, scheme)
-    _label, comp, needed = _outcome(model, dimension)
+    asked = {name: _outcome(model, name) for name in dict.fromkeys(outcomes)}
     masked, shown, arm_order = _labels_for(study, masked)
-    audit.record(
-        session,
-        actor,
-        "allocation.view" if not masked else "allocation.view_masked",
-        study_id=study.id,
-        view="outcome scores",
-        dimension=dimension,
-        masked=masked,
-    )
+    for name in asked:
+        audit.record(
+            session,
+            actor,
+            "allocation.view" if not masked else "allocation.view_masked",
+            study_id=study.id,
+            view="outcome scores",
+            dimension=name,
+            masked=masked,
+        )
     participants = list(
         session.scalars(select(Participant).where(Participant.study_id == study.id).order_by(Participant.id))
     )
     covariate_keys = list(dict.fromkeys(k for p in participants for k in (p.covariates or {})))
     covariate_column = {k: f"covariate:{k}" if k in SCORE_COLUMNS else k for k in covariate_keys}
-    scores = score_rows(session, study, scheme_row.id, model, dimension, comp, needed, rule)
+    done = load_done_ratings(session, study, scheme_row.id, [d for _l, _c, needed in asked.values() for d in needed])
     by_id = {p.id: p for p in participants}
     tp_order = {t.id: (t.ordinal, t.name) for t in study.timepoints}
     arm_rank = {label: i for i, label in enumerate(arm_order)}
     # Masked: participants by their study-specific pseudonyms (rows sorted by them, not by the ids).
     shown_id = pseudonymizer(study) if masked else (lambda pid: pid)
+    columns = SCORE_COLUMNS + [covariate_column[k] for k in covariate_keys]
+    frames = {}
+    for name, (_label, comp, _needed) in asked.items():
+        scores = scores_from(done, model, name, comp, rule)
+        records = _score_records(scores, by_id, tp_order, arm_rank, shown, shown_id, analysis_set, covariate_column)
+        frame = pd.DataFrame([r for _, r in sorted(records, key=lambda x: x[0])], columns=columns)
+        frames[name] = frame.astype({"score": float, "n_segments": int, "n_ratings": int})
+    return frames
+
+
+def _score_records(scores, by_id, tp_order, arm_rank, shown, shown_id, analysis_set, covariate_column) -> list:
+    """(sort key, row) of each family and time point with a score."""
+    covariate_keys = list(covariate_column)
     records = []
     for (pid, tid), (score, n_segments, n_ratings) in scores.items():
         p = by_id.get(pid)
@@ -283,9 +323,7 @@ def recording_scores(
         }
         record.update({covariate_column[k]: (p.covariates or {}).get(k) for k in covariate_keys})
         records.append(((tp_order[tid][0], arm_rank[label], record["participant"]), record))
-    columns = SCORE_COLUMNS + [covariate_column[k] for k in covariate_keys]
-    frame = pd.DataFrame([r for _, r in sorted(records, key=lambda x: x[0])], columns=columns)
-    return frame.astype({"score": float, "n_segments": int, "n_ratings": int})
+    return records
 
 
 def summary_options(session: Session, actor: Actor, study_key: str) -> SummaryOptions:

@@ -32,7 +32,7 @@ def _export(session, people, study_key: str, mode: str) -> str:
 
 def _sqlite_only(settings) -> None:
     if not columnar.available(settings.database_url):
-        pytest.skip("the columnar writer serves SQLite files (PostgreSQL goes through the row writer)")
+        pytest.skip("the columnar writer needs a SQLite file or PostgreSQL with the ADBC driver")
 
 
 @pytest.mark.parametrize("mode", ["blinded", "masked"])
@@ -65,9 +65,21 @@ def test_stored_times_of_other_shapes_are_written_as_the_row_writer_would(sessio
     assert _export(session, people, noted, "blinded") == _row_writer(session, noted, "blinded")
 
 
-def test_sqlite_file_urls_only() -> None:
+def test_times_are_cut_to_the_second_as_isoformat_does(session, settings, people, noted) -> None:  # noqa: F811
+    _sqlite_only(settings)
+    session.execute(text("UPDATE rating SET created_at = '2026-01-02 03:04:05.999999' WHERE id = 1"))
+    session.execute(text("UPDATE rating SET updated_at = '1969-12-31 23:59:59.5' WHERE id = 2"))  # before the epoch
+    session.commit()
+    session.expire_all()
+    fast = _export(session, people, noted, "blinded")
+    assert fast == _row_writer(session, noted, "blinded")
+    assert "2026-01-02T03:04:05" in fast and "2026-01-02T03:04:06" not in fast and "1969-12-31T23:59:59" in fast
+
+
+def test_database_urls_served() -> None:
     assert columnar.sqlite_file("sqlite:///relative.db") is not None
-    assert not columnar.available("sqlite://") and not columnar.available("postgresql+psycopg://h/db")
+    assert not columnar.available("sqlite://") and not columnar.available("mysql://h/db")
+    assert columnar.available("postgresql+psycopg://h/db")
 
 
 @pytest.mark.parametrize("mode", ["blinded", "masked"])

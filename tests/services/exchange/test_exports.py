@@ -221,13 +221,16 @@ def test_codebook_lists_every_variable(session, people, rated):
 
 @pytest.fixture
 def stub_summaries(monkeypatch):
-    """Stands in for outcomes.recording_scores (another capability, tested on its own) with its signature:
-    the wide table's layout is checked on fixed scores."""
+    """Stands in for outcomes.recording_scores_of (another capability, tested on its own) with its
+    signature: the wide table's layout is checked on fixed scores."""
     calls = []
 
-    def recording_scores(
-        session, actor, study_key, *, dimension, rule="consensus_else_mean", analysis_set="itt", masked=None
+    def recording_scores_of(
+        session, actor, study_key, *, outcomes, rule="consensus_else_mean", analysis_set="itt", masked=None
     ):
+        return {name: one(name, rule, analysis_set, masked) for name in outcomes}
+
+    def one(dimension, rule, analysis_set, masked):
         calls.append((dimension, rule, analysis_set, masked))
         score = {"sensitivity_nondistress": 2.5, "intrusiveness": 2.0, "positive_regard": 3.0}.get(dimension, 8.5)
         return pd.DataFrame(
@@ -245,7 +248,7 @@ def stub_summaries(monkeypatch):
 
     from annotate.services import outcomes
 
-    monkeypatch.setattr(outcomes, "recording_scores", recording_scores)
+    monkeypatch.setattr(outcomes, "recording_scores_of", recording_scores_of)
     return calls
 
 
