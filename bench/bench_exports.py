@@ -1,7 +1,7 @@
-"""Exports at trial scale: csv, wide, xlsx and parquet of a 1,000,000-rating study, each against
-pandas ``read_sql`` + ``to_csv`` / ``to_excel`` / ``to_parquet`` in the same run.
+"""Exports at trial scale: csv, parquet, wide, xlsx, sav and dta of a 1,000,000-rating study, each against
+pandas ``read_sql`` + ``to_csv`` / ``to_excel`` / ``to_parquet`` / pyreadstat in the same run.
 
-    .venv/bin/python bench/bench_exports.py                      # 1,004,400 ratings, csv wide parquet xlsx
+    .venv/bin/python bench/bench_exports.py                      # 1,004,400 ratings, every format
     .venv/bin/python bench/bench_exports.py --families 30        # ~100,000 ratings, quicker
     .venv/bin/python bench/bench_exports.py --formats csv,parquet
     .venv/bin/python bench/bench_exports.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -189,7 +189,7 @@ t0 = time.perf_counter()
 if method == "csv":
     with open(out, "w", encoding="utf-8", newline="") as fh:
         rows = exchange.write_ratings_csv(s, actor, "BENCH", fh, mode="blinded").rows
-elif method in ("wide", "xlsx", "parquet"):
+elif method in ("wide", "xlsx", "parquet", "sav", "dta"):
     f = exchange.export_file(s, actor, "BENCH", method, "masked" if method != "parquet" else "blinded")
     with open(out, "wb") as fh:
         fh.write(f.data)
@@ -205,6 +205,12 @@ else:
         df.to_parquet(out, index=False)
     elif method == "pandas-xlsx":
         df.to_excel(out, index=False, engine="openpyxl")
+    elif method == "pandas-sav":
+        import pyreadstat
+        df["changed_after_lock"] = df["changed_after_lock"].astype(int)
+        df["created_at"] = pd.to_datetime(df["created_at"], format="ISO8601", utc=True).dt.tz_localize(None)
+        df["updated_at"] = pd.to_datetime(df["updated_at"], format="ISO8601", utc=True).dt.tz_localize(None)
+        pyreadstat.write_sav(df, out)
 elapsed = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 s.rollback()
@@ -219,8 +225,11 @@ NAMES = {
     "xlsx": "annotate xlsx (write-only; ratings, segments, wide, codebook)",
     "pandas-xlsx": "pandas read_sql + to_excel (ratings only)",
     "wide": "annotate wide csv (masked)",
+    "sav": "annotate sav (wide, masked, labelled)",
+    "dta": "annotate dta (wide, masked, labelled)",
+    "pandas-sav": "pandas read_sql + pyreadstat.write_sav (ratings)",
 }
-PEERS = {"csv": "pandas-csv", "parquet": "pandas-parquet", "xlsx": "pandas-xlsx", "wide": None}
+PEERS = {"csv": "pandas-csv", "parquet": "pandas-parquet", "xlsx": "pandas-xlsx", "sav": "pandas-sav"}
 
 
 def run(method: str, url: str) -> dict:
@@ -243,7 +252,7 @@ def run(method: str, url: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", type=int, default=300)
-    parser.add_argument("--formats", default="csv,parquet,wide,xlsx")
+    parser.add_argument("--formats", default="csv,parquet,wide,xlsx,sav,dta")
     parser.add_argument(
         "--postgres", metavar="URL", help="copy the study into this PostgreSQL database and read it there"
     )

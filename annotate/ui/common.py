@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -88,6 +89,20 @@ def deferred(fn: Callable[..., T], *args, **kwargs) -> Callable[[], T]:
             raise
 
     return make
+
+
+def download_link(label: str, url: str, help_text: str = "") -> None:
+    """A link that downloads ``url`` (a same-origin export address) in place, with its help below.
+
+    Why not ``st.download_button``: it keeps the whole file in the server's memory for the session;
+    the export route streams it (:mod:`annotate.web.exports`). The label is ours (plain text).
+    """
+    st.markdown(
+        f'<a class="annotate-download" href="{html.escape(url)}" download>{html.escape(label)}</a>',
+        unsafe_allow_html=True,
+    )
+    if help_text:
+        st.caption(help_text)
 
 
 def pick_study(label: str = "Study") -> str | None:

@@ -42,10 +42,6 @@ def _run(fn: Callable, *args, **kwargs):
     return None
 
 
-def _file_data(session, actor, key: str, fmt: str, mode: str, table: str | None, analysis_set: str) -> bytes:
-    return exchange.export_file(session, actor, key, fmt, mode, table=table, analysis_set=analysis_set).data
-
-
 def data_page() -> None:
     st.title("Data in and out")
     common.show_flashes()
@@ -90,22 +86,19 @@ def _exports(key: str, status: policy.StudyStatus) -> None:
         help="default: wide for SPSS/Stata (segments when blinded), ratings for Parquet.",
     )
     analysis_set = c2.selectbox("Analysis set of the wide table", ["itt", "per_protocol"])
-    st.caption("Every download is audited. Cells that begin with = + - @ are neutralised.")
-    suffix = {"csv": "csv", "wide": "csv", "history": "csv", "codebook": "csv", "reliability": "zip"}
+    st.caption(
+        "Every download is audited. Cells that begin with = + - @ are neutralised. Files come straight from the "
+        "server (the ratings and history CSV stream, whatever the study's size)."
+    )
     shown = [f for f in FORMAT_LABELS if not (f == "wide" and mode == "blinded")]
     cols = st.columns(3)
     for i, fmt in enumerate(shown):
         label, help_text = FORMAT_LABELS[fmt]
-        cols[i % 3].download_button(
-            label,
-            data=common.deferred(_file_data, key, fmt, mode, None if table == "default" else table, analysis_set),
-            file_name=f"{key}_{mode}_{fmt}.{suffix.get(fmt, fmt)}",
-            mime=exchange.MIME[fmt],
-            help=help_text,
-            key=f"dl_{fmt}",
-            on_click="ignore",
-            width="stretch",
+        url = exchange.export_url(
+            key, fmt, mode, table=None if table == "default" else table, analysis_set=analysis_set
         )
+        with cols[i % 3]:
+            common.download_link(label, url, help_text)
 
     if policy.Operation.STUDY_PACKAGE in (common.call(studies.operations, _actor(), key) or ()):
         st.download_button(

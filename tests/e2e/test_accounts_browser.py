@@ -38,7 +38,7 @@ def test_logout_elsewhere_ends_the_open_tabs_export(demo_server, browser_context
     tab.get_by_role("link", name="Summaries").click()
     tab.wait_for_timeout(3000)  # the chart renders (vega under the CSP)
     tab.get_by_role("link", name="Data in and out").click()
-    button = tab.get_by_role("button", name="Ratings, one row per rating (CSV)")
+    button = tab.get_by_role("link", name="Ratings, one row per rating (CSV)")
     button.wait_for(timeout=WAIT)
     assert tab.get_by_text("Demo accounts are active").count() >= 1
     # Another tab of the same browser logs out (a POST from the button of /api/logout).
@@ -46,7 +46,7 @@ def test_logout_elsewhere_ends_the_open_tabs_export(demo_server, browser_context
     other.goto(demo_server + "/api/logout")
     other.click("#logout")
     other.wait_for_url(demo_server + "/api/login", timeout=WAIT)
-    # The open tab's export is no longer served: Streamlit's /media answers 403 without a live login.
+    # The open tab's export is no longer served: the export route answers 403 without a live login.
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     got = None

@@ -16,7 +16,7 @@ def test_researcher_downloads_masked_ratings(demo_server, browser_context, tmp_p
     page = browser_context.new_page()
     login(page, demo_server, "researcher", "demo-researcher")
     page.get_by_role("link", name="Data in and out").click()
-    button = page.get_by_role("button", name="Ratings, one row per rating (CSV)")
+    button = page.get_by_role("link", name="Ratings, one row per rating (CSV)")
     button.wait_for(timeout=WAIT)
     with page.expect_download(timeout=WAIT) as dl:
         button.click()
@@ -34,7 +34,7 @@ def test_researcher_downloads_spss_and_elan(demo_server, browser_context, tmp_pa
     login(page, demo_server, "researcher", "demo-researcher")
     page.get_by_role("link", name="Data in and out").click()
     for name in ("SPSS (.sav)", "Codebook (CSV)"):
-        button = page.get_by_role("button", name=name)
+        button = page.get_by_role("link", name=name)
         # The Data page can take long to draw on a loaded CI machine (this wait once ran out at 20 s).
         button.wait_for(timeout=90_000)
         with page.expect_download(timeout=WAIT) as dl:

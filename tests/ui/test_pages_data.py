@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -25,7 +27,21 @@ def app(actor) -> AppTest:
 
 
 def labels(at: AppTest) -> list[str]:
-    return [b.proto.label for b in at.get("download_button")]
+    """Download buttons and the export route's download links (label, href) on the page."""
+    links = [
+        html.unescape(m)
+        for md in at.markdown
+        for m in re.findall(r'class="annotate-download"[^>]*>([^<]+)</a>', md.value)
+    ]
+    return [b.proto.label for b in at.get("download_button")] + links
+
+
+def hrefs(at: AppTest) -> list[str]:
+    return [
+        html.unescape(m)
+        for md in at.markdown
+        for m in re.findall(r'class="annotate-download" href="([^"]+)"', md.value)
+    ]
 
 
 def test_masked_before_unblinding_full_after(env, session, people, study):
@@ -34,6 +50,7 @@ def test_masked_before_unblinding_full_after(env, session, people, study):
     offered = labels(at)
     assert "Ratings, one row per rating (CSV)" in offered and "SPSS (.sav)" in offered
     assert not any("Study package" in b for b in offered)  # researchers get it after unblinding
+    assert all(h.startswith("/api/export?study=") and "mode=masked" in h for h in hrefs(at))
     modes = at.radio[0].options
     assert any("Masked" in m for m in modes) and not any(m.startswith("Full") for m in modes)
     studies.set_status(session, people["res"], study, "rating")

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlencode
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -71,6 +72,25 @@ from annotate.services.policy import READ_ROLES
 from annotate.services.studies.setup import get_study, scheme_model
 
 FORMATS = ("csv", "wide", "xlsx", "sav", "dta", "parquet", "reliability", "history", "codebook")
+# Where the web server serves these files (annotate.web.exports); pages link there.
+EXPORT_PATH = "/api/export"
+
+
+def export_url(study_key: str, fmt: str, mode: str, *, table: str | None = None, analysis_set: str = "itt") -> str:
+    """The address of one export (relative to the server), for a page's download link.
+
+    Examples
+    --------
+    >>> export_url("T 1&", "sav", "masked", table="wide")
+    '/api/export?study=T+1%26&format=sav&mode=masked&table=wide&set=itt'
+    """
+    query = {"study": study_key, "format": fmt, "mode": mode}
+    if table:
+        query["table"] = table
+    query["set"] = analysis_set
+    return f"{EXPORT_PATH}?{urlencode(query)}"
+
+
 TABLES = ("wide", "segments", "ratings")
 MIME = {
     "csv": "text/csv",
