@@ -24,16 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
 
+from annotate.db import arrow
 from annotate.db.models import Study
 from annotate.reports.csvio import LINE_END, csv_writer, guard
 from annotate.services.exchange.tables import (
@@ -44,63 +41,20 @@ from annotate.services.exchange.tables import (
     text_cell,
 )
 
-BATCH_ROWS = 32_768
 # The columns of tables.ratings_select: the recording's id, then the ratings table's own columns.
 _SQL_COLUMNS = ("recording_id", *(c for c in RATINGS_COLUMNS if c not in ("study", *ALLOCATION_COLUMNS)))
 # SQLAlchemy's text of a datetime on SQLite: "YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]".
 _STORED_TIME = r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?((?:[+-]\d{2}:\d{2})?)$"
 
 
-def sqlite_file(database_url: str) -> Path | None:
-    """The database file of a SQLite URL, or None (another database, or one in memory).
-
-    Examples
-    --------
-    >>> sqlite_file("sqlite:////data/annotate.db"), sqlite_file("sqlite://"), sqlite_file("postgresql://h/db")
-    (PosixPath('/data/annotate.db'), None, None)
-    """
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
-
-
-def postgres_uri(database_url: str) -> str | None:
-    """The libpq URI of a PostgreSQL URL (any SQLAlchemy driver), or None for another database.
-
-    Examples
-    --------
-    >>> postgres_uri("postgresql+psycopg://postgres@127.0.0.1:5432/test"), postgres_uri("sqlite://")
-    ('postgresql://postgres@127.0.0.1:5432/test', None)
-    """
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        return None
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def available(database_url: str) -> bool:
     """Whether the columnar writer can serve this database (a SQLite file or PostgreSQL, driver installed)."""
-    try:
-        if sqlite_file(database_url) is not None:
-            import adbc_driver_sqlite.dbapi  # noqa: F401
-        elif postgres_uri(database_url) is not None:
-            import adbc_driver_postgresql.dbapi  # noqa: F401
-        else:
-            return False
-    except ImportError:
-        return False
-    return True
-
-
-def _dialect(database_url: str) -> Dialect:
-    return sqlite.dialect() if sqlite_file(database_url) is not None else postgresql.psycopg.dialect()
+    return arrow.available(database_url)
 
 
 def _statement(database_url: str, study: Study, mode: str) -> str:
     """The row writer's statement as SQL text for the ADBC connection (only integers are bound)."""
-    select_ = ratings_select(study, mode)
-    return str(select_.compile(dialect=_dialect(database_url), compile_kwargs={"literal_binds": True}))
+    return arrow.sql_text(database_url, ratings_select(study, mode))
 
 
 def _cell_text(column: str) -> Callable[[Any], str]:
@@ -172,27 +126,6 @@ def _flag(values: pa.Array) -> pa.Array:
     return values if pa.types.is_boolean(values.type) else pc.not_equal(values, 0)
 
 
-def _batches(database_url: str, sql: str) -> Iterator[pa.RecordBatch]:
-    path = sqlite_file(database_url)
-    if path is not None:
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-        # A read-only URI (quoted: a folder may hold spaces, '?' or '#').
-        with adbc_sqlite.connect(f"file:{quote(str(path.resolve()))}?mode=ro") as conn, conn.cursor() as cursor:
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-            cursor.execute(sql)
-            yield from cursor.fetch_record_batch()
-        return
-    uri = postgres_uri(database_url)
-    if uri is None:
-        raise ValueError("the columnar reader reads SQLite files and PostgreSQL only")
-    import adbc_driver_postgresql.dbapi as adbc_postgresql
-
-    with adbc_postgresql.connect(uri) as conn, conn.cursor() as cursor:
-        cursor.execute(sql)  # binary COPY of the query, in batches of a few MB
-        yield from cursor.fetch_record_batch()
-
-
 def _utc_naive(values: pa.Array) -> pa.Array:
     """Stored times as naive UTC microsecond timestamps (the Parquet export's type)."""
     if pa.types.is_timestamp(values.type):  # PostgreSQL: typed already (Arrow keeps tz-aware ones in UTC)
@@ -219,7 +152,7 @@ def rating_tables(
     sql = _statement(database_url, study, mode)
     keys = pa.array(list(alloc), pa.int64())
     raw = {column: pa.array([alloc[k][column] for k in alloc], pa.string()) for column in ALLOCATION_COLUMNS}
-    for batch in _batches(database_url, sql):
+    for batch in arrow.record_batches(database_url, sql):
         if not batch.num_rows:
             continue
         data = dict(zip(_SQL_COLUMNS, batch.columns, strict=True))
@@ -262,7 +195,7 @@ def write_rating_rows(
     study_cell = _cell_text("study")(study.key)
     out.write(",".join(columns) + LINE_END)
     n = 0
-    for batch in _batches(database_url, sql):
+    for batch in arrow.record_batches(database_url, sql):
         if batch.num_rows:
             out.write(_lines(batch, columns, study_cell, shown if alloc else {}, keys))
             n += batch.num_rows

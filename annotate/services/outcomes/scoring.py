@@ -8,7 +8,8 @@ One score per participant and time point under a scoring rule (``consensus_else_
 Why array code rather than a loop over rows: at a million ratings a dict per rating took ~20 s
 and ~700 MB for one outcome (the Summaries page and the wide export, which asks for every
 dimension and composite). Here the done ratings are read once into NumPy columns
-(:func:`load_done_ratings`, in chunks) and every outcome is computed from them with sorts and
+(:func:`load_done_ratings`: Arrow batches through :mod:`annotate.db.arrow` where ADBC serves
+the database, else SQLAlchemy rows in chunks) and every outcome is computed from them with sorts and
 group boundaries. A composite is computed once per *distinct* vector of part values (scores
 repeat) with the scheme's own ``Composite.compute``. Means keep NumPy's ``mean`` to the last bit:
 a segment's mean over up to 7 raters is a running sum (what ``np.add.reduce`` does below 8
@@ -18,13 +19,16 @@ values, checked in the tests), larger groups and a family's mean over its segmen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from annotate.db import arrow
 from annotate.db.models import (
     Assignment,
     ConsensusTask,
@@ -90,27 +94,19 @@ def load_done_ratings(session: Session, study: Study, scheme_id: int, dimensions
             Rating.dimension.in_(dims),
             Rating.value.is_not(None),
         )
-        .execution_options(yield_per=CHUNK_ROWS)
     )
     rank_of = {p: i for i, p in enumerate(SCORING_PURPOSES)}
     dim_of = {d: i for i, d in enumerate(dims)}
     parts: list[tuple[np.ndarray, ...]] = []
-    for chunk in session.execute(stmt).partitions():
-        seg, a_id, purpose, rater, dim, value, pid, tid = zip(*chunk, strict=True)
-        parts.append(
-            (
-                np.array(seg, np.int64),
-                np.array(a_id, np.int64),
-                np.array([rank_of[p] for p in purpose], np.int64),
-                np.array(rater, np.int64),
-                np.array([dim_of[d] for d in dim], np.int64),
-                np.array(value, np.float64),
-                np.array(pid, np.int64),
-                np.array(tid, np.int64),
-            )
-        )
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    if arrow.available(url):
+        session.commit()  # the Arrow reader is another connection: it must see what this one wrote
+        parts = [_arrays(batch, rank_of, dim_of) for batch in arrow.record_batches(url, arrow.sql_text(url, stmt))]
+    else:
+        parts = list(_row_arrays(session, stmt, rank_of, dim_of))
     empty = [np.empty(0, np.float64 if i == 5 else np.int64) for i in range(8)]
     columns = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else empty
+
     consensus = {
         (seg, dim): float(value)
         for seg, dim, value in session.execute(
@@ -125,6 +121,45 @@ def load_done_ratings(session: Session, study: Study, scheme_id: int, dimensions
         if value is not None
     }
     return DoneRatings(*columns, dimensions=dims, consensus=consensus)
+
+
+def _codes(values: pa.Array, code_of: dict[str, int]) -> np.ndarray:
+    """Text column -> integer codes by ``code_of``, one lookup per distinct text."""
+    encoded = pc.dictionary_encode(values)
+    table = np.array([code_of[v] for v in encoded.dictionary.to_pylist()], np.int64)
+    return table[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _arrays(batch: pa.RecordBatch, rank_of: dict[str, int], dim_of: dict[str, int]) -> tuple[np.ndarray, ...]:
+    seg, a_id, purpose, rater, dim, value, pid, tid = batch.columns
+    ints = [c.to_numpy(zero_copy_only=False).astype(np.int64) for c in (seg, a_id)]
+    return (
+        *ints,
+        _codes(purpose, rank_of),
+        rater.to_numpy(zero_copy_only=False).astype(np.int64),
+        _codes(dim, dim_of),
+        pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
+        pid.to_numpy(zero_copy_only=False).astype(np.int64),
+        tid.to_numpy(zero_copy_only=False).astype(np.int64),
+    )
+
+
+def _row_arrays(
+    session: Session, stmt: Select, rank_of: dict[str, int], dim_of: dict[str, int]
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """The same arrays through SQLAlchemy rows (an in-memory SQLite, a database without ADBC)."""
+    for chunk in session.execute(stmt.execution_options(yield_per=CHUNK_ROWS)).partitions():
+        seg, a_id, purpose, rater, dim, value, pid, tid = zip(*chunk, strict=True)
+        yield (
+            np.array(seg, np.int64),
+            np.array(a_id, np.int64),
+            np.array([rank_of[p] for p in purpose], np.int64),
+            np.array(rater, np.int64),
+            np.array([dim_of[d] for d in dim], np.int64),
+            np.array(value, np.float64),
+            np.array(pid, np.int64),
+            np.array(tid, np.int64),
+        )
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ import io
 import pytest
 from sqlalchemy import select, text
 
+from annotate.db import arrow
 from annotate.db.models import Study
 from annotate.services import exchange
 from annotate.services.exchange import columnar
@@ -77,7 +78,7 @@ def test_times_are_cut_to_the_second_as_isoformat_does(session, settings, people
 
 
 def test_database_urls_served() -> None:
-    assert columnar.sqlite_file("sqlite:///relative.db") is not None
+    assert arrow.sqlite_file("sqlite:///relative.db") is not None
     assert not columnar.available("sqlite://") and not columnar.available("mysql://h/db")
     assert columnar.available("postgresql+psycopg://h/db")
 
