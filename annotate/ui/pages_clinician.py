@@ -13,7 +13,7 @@ import streamlit as st
 
 from annotate.services import clips
 from annotate.services.errors import ServiceError
-from annotate.ui import common
+from annotate.ui import common, job_files
 from annotate.ui.player import segment_player
 
 
@@ -314,23 +314,23 @@ def _plan_session(family: str, study_key: str) -> None:
             st.rerun()
     burn = st.checkbox("Burn captions into the video (they are always included as subtitles too)")
 
-    def package(session, actor, settings, number: int) -> bytes:
-        return clips.export_session(
-            session, actor, settings, family, number, burn_captions=burn, study_key=study_key
-        ).read_bytes()
-
-    st.download_button(
-        "Export session package (zip)",
-        data=common.deferred(package, common.settings(), int(session_no)),
-        file_name=f"family-{family}-session-{int(session_no)}.zip",
-        mime="application/zip",
-        type="primary",
-        disabled=not (plan and plan.clips),
-    )
+    if st.button("Prepare session package (zip)", type="primary", disabled=not (plan and plan.clips)):
+        job = common.call(
+            clips.enqueue_session_package,
+            _actor(),
+            common.settings(),
+            family,
+            int(session_no),
+            burn_captions=burn,
+            study_key=study_key,
+        )
+        if job is not None:
+            st.success("The package is being made (you may leave this page); it appears below when ready.")
     st.caption(
         "The zip holds each clip (MP4), subtitles, an offline playlist (index.html) and a printable session script. "
         "Unzip it on the laptop you take to the family; it plays without internet."
     )
+    job_files.my_files_panel("clip_package")
     with st.expander(f"All clips of family {family} ({len(items)})"):
         for c in items:
             row = st.columns([6, 1], vertical_alignment="center")

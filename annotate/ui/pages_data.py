@@ -10,7 +10,7 @@ import streamlit as st
 
 from annotate.services import exchange, films, policy, studies
 from annotate.services.errors import ImportRejected, ServiceError
-from annotate.ui import common
+from annotate.ui import common, job_files
 
 FORMAT_LABELS = {
     "csv": ("Ratings, one row per rating (CSV)", "Tidy long table; consensus scores as extra rows."),
@@ -99,6 +99,27 @@ def _exports(key: str, status: policy.StudyStatus) -> None:
         )
         with cols[i % 3]:
             common.download_link(label, url, help_text)
+    with st.expander("A large study? Prepare the file in the background"):
+        st.caption(
+            "A worker writes the file while you do something else (the tab may be closed); it is listed here "
+            "for you to download when ready. Same file, same audit entry."
+        )
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        fmt = c1.selectbox("Format", shown, format_func=lambda f: FORMAT_LABELS[f][0], key="bg_format")
+        if c2.button("Prepare in the background", key="bg_export"):
+            job = common.call(
+                exchange.enqueue_export,
+                _actor(),
+                common.settings(),
+                key,
+                fmt,
+                mode,
+                table=None if table == "default" else table,
+                analysis_set=analysis_set,
+            )
+            if job is not None:
+                st.success(f"Queued as job {job.id}.")
+        job_files.my_files_panel("export")
 
     if policy.Operation.STUDY_PACKAGE in (common.call(studies.operations, _actor(), key) or ()):
         st.download_button(

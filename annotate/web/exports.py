@@ -1,4 +1,5 @@
-"""``/api/export``: a study's exports as downloads served by the web server, not by the page.
+"""``/api/export`` and ``/api/job-file/<id>``: exports and the files of finished jobs (large exports,
+session packages) as downloads served by the web server, not by the page.
 
 Why a route: a Streamlit download button holds the whole file in the server's media store for
 the session (176 MB for the ratings CSV of a million ratings, more for several clicks). Here the
@@ -27,11 +28,13 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from annotate.config import get_settings
 from annotate.errors import AnnotateError
-from annotate.services import accounts, exchange
+from annotate.services import accounts, exchange, jobs
 from annotate.services.actor import Actor
 from annotate.services.errors import NotFound, PermissionDenied
 from annotate.services.session import unit_of_work
+from annotate.store import open_store
 from annotate.web.auth import COOKIE
+from annotate.web.streaming import stream_key
 
 CHUNK_CHARS = 1 << 20
 QUEUE_CHUNKS = 4
@@ -173,8 +176,34 @@ def _export(request: Request) -> Response:
     )
 
 
+def _job_file(request: Request) -> Response:
+    settings = get_settings()
+    actor = _actor(request)
+    if actor is None:
+        return PlainTextResponse("You are logged out: log in again, then download.", status_code=403)
+    job_id = request.path_params["job_id"]
+    try:
+        with unit_of_work(settings) as session:
+            f = jobs.job_file(session, actor, job_id)
+    except AnnotateError as exc:
+        return PlainTextResponse(str(exc), status_code=_status(exc))
+    return stream_key(
+        open_store(settings),
+        f.key,
+        request.headers.get("range"),
+        f"The file of job {f.job_id}",
+        media_type=f.mime,
+        headers={"Content-Disposition": _disposition(f.name), "Cache-Control": "no-store"},
+    )
+
+
+async def job_file(request: Request) -> Response:
+    """``/api/job-file/<id>``: the file a finished job made, for the account that asked."""
+    return await run_in_threadpool(_job_file, request)
+
+
 async def export(request: Request) -> Response:
     return await run_in_threadpool(_export, request)
 
 
-__all__ = ["export"]
+__all__ = ["export", "job_file"]

@@ -9,12 +9,13 @@ from starlette.routing import Route
 
 from annotate.services.exchange import EXPORT_PATH
 from annotate.web.auth import COOKIE, LOGIN_PATH, LOGOUT_PATH, AuthGate, login, logout
-from annotate.web.exports import export
+from annotate.web.exports import export, job_file
 from annotate.web.media import media
 
 ROUTES = [
     Route("/api/media/{code}", media, methods=["GET", "HEAD"]),
     Route(EXPORT_PATH, export, methods=["GET"]),  # downloads stream from here, not from the page
+    Route("/api/job-file/{job_id:int}", job_file, methods=["GET"]),
     Route(LOGIN_PATH, login, methods=["GET", "POST"]),
     Route(LOGOUT_PATH, logout, methods=["GET", "POST"]),  # GET shows a button; only the POST logs out
 ]

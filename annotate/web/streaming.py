@@ -48,7 +48,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def stream_key(store: MediaStore, key: str, range_header: str | None, what: str) -> Response:
+def stream_key(
+    store: MediaStore,
+    key: str,
+    range_header: str | None,
+    what: str,
+    *,
+    media_type: str = "video/mp4",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The stored bytes of ``key`` (whole or one Range), with ``headers`` added (e.g. a file name)."""
+    extra = headers or {}
     try:
         size = store.size(key)
     except StoreError as exc:
@@ -56,7 +66,7 @@ def stream_key(store: MediaStore, key: str, range_header: str | None, what: str)
     if size is None:
         return PlainTextResponse(f"{what} is missing from the media store.", status_code=404)
     etag = '"' + hashlib.sha256(f"{key}:{size}".encode()).hexdigest()[:32] + '"'
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, max-age=3600"}
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, max-age=3600", **extra}
     rng = parse_range(range_header, size)
     if rng == "bad":
         return PlainTextResponse(
@@ -68,4 +78,4 @@ def stream_key(store: MediaStore, key: str, range_header: str | None, what: str)
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     body = store.open_range(key, start, end) if size else iter([b""])
-    return StreamingResponse(body, status_code=status, media_type="video/mp4", headers=headers)
+    return StreamingResponse(body, status_code=status, media_type=media_type, headers=headers)

@@ -71,8 +71,12 @@ def test_clinician_marks_tags_plans_exports(demo_server, browser_context, tmp_pa
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Save session plan").click()
     page.get_by_text("saved with 1 clip").wait_for(timeout=WAIT)
+    # The package is made by the server's job worker; its download link appears when it is ready.
+    page.get_by_role("button", name="Prepare session package (zip)").click()
+    link = page.get_by_role("link", name="Download: family-")
+    link.first.wait_for(timeout=WAIT)
     with page.expect_download(timeout=WAIT) as dl:
-        page.get_by_role("button", name="Export session package (zip)").click()
+        link.first.click()
     zpath = tmp_path / "package.zip"
     dl.value.save_as(zpath)
     out = tmp_path / "package"

@@ -38,6 +38,7 @@ from annotate.services.exchange.events_io import (
     write_event_arms_csv,
     write_events_csv,
 )
+from annotate.services.exchange.export_job import enqueue_export
 from annotate.services.exchange.exports import (
     EXCEL_MAX_ROWS,
     EXPORT_PATH,
@@ -136,6 +137,7 @@ __all__ = [
     "eaf_tiers",
     "elan_events_zip",
     "enqueue_backup",
+    "enqueue_export",
     "export_eaf",
     "export_eaf_zip",
     "export_file",

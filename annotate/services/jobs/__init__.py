@@ -16,6 +16,7 @@ from annotate.config import Settings
 from annotate.db.models_jobs import JOB_STATES, Job
 from annotate.services.accounts import audit
 from annotate.services.actor import Actor
+from annotate.services.jobs.files import FILE_ROLES, JobFile, MyJob, job_file, job_file_url, my_jobs
 from annotate.services.jobs.queue import huey_for, pending_messages, queue_location, recover, run_worker, send
 from annotate.services.jobs.runner import HANDLERS, JobContext, JobLost, execute, scratch_root
 from annotate.services.jobs.state import ACTIVE, JobInfo, Recovered, get, list_jobs, require_not
@@ -74,18 +75,24 @@ def cancel(session: Session, actor: Actor, settings: Settings, job_id: int) -> J
 
 __all__ = [
     "ACTIVE",
+    "FILE_ROLES",
     "HANDLERS",
     "JOB_STATES",
     "JobContext",
+    "JobFile",
     "JobInfo",
     "JobLost",
+    "MyJob",
     "Recovered",
     "cancel",
     "enqueue",
     "execute",
     "get",
     "huey_for",
+    "job_file",
+    "job_file_url",
     "list_jobs",
+    "my_jobs",
     "pending_messages",
     "queue_location",
     "recover",

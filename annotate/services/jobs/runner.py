@@ -34,6 +34,7 @@ HANDLERS: dict[str, str] = {
     "ingest": "annotate.services.films.ingest_job:run_ingest",
     "clip_package": "annotate.services.clips.package_job:run_clip_package",
     "backup": "annotate.services.exchange.backup_job:run_backup",
+    "export": "annotate.services.exchange.export_job:run_export",
 }
 
 
