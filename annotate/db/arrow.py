@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ClauseElement
 
 BATCH_ROWS = 32_768
 
@@ -68,7 +68,7 @@ def _dialect(database_url: str) -> Dialect:
     return sqlite.dialect() if sqlite_file(database_url) is not None else postgresql.psycopg.dialect()
 
 
-def sql_text(database_url: str, statement: Executable) -> str:
+def sql_text(database_url: str, statement: ClauseElement) -> str:
     """``statement`` as SQL text for an ADBC connection to ``database_url`` (its values inlined:
     use it for statements whose bound values are integers and our own constants)."""
     compiled = statement.compile(dialect=_dialect(database_url), compile_kwargs={"literal_binds": True})

@@ -120,7 +120,8 @@ def load_done_ratings(session: Session, study: Study, scheme_id: int, dimensions
         )
         if value is not None
     }
-    return DoneRatings(*columns, dimensions=dims, consensus=consensus)
+    seg, a_id, rank, rater, dim, value, pid, tid = columns
+    return DoneRatings(seg, a_id, rank, rater, dim, value, pid, tid, dimensions=dims, consensus=consensus)
 
 
 def _codes(values: pa.Array, code_of: dict[str, int]) -> np.ndarray:

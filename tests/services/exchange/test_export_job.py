@@ -4,6 +4,7 @@ failed job leaves no file. Fetched through the real route."""
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 import pytest
 from starlette.applications import Starlette
@@ -40,8 +41,12 @@ def test_export_job_makes_the_services_file_for_the_asker_only(env, session, set
 
 
 def test_export_job_is_checked_when_queued_and_a_failed_one_keeps_no_file(
-    env, session, settings, people, rated
-) -> None:  # noqa: F811
+    env,
+    session,
+    settings,
+    people,
+    rated,  # noqa: F811
+) -> None:
     with pytest.raises(PermissionDenied):
         exchange.enqueue_export(session, people["r1"], settings, rated, "csv", "masked")
     with pytest.raises(ServiceError, match="format must be one of"):
@@ -56,9 +61,5 @@ def test_export_job_is_checked_when_queued_and_a_failed_one_keeps_no_file(
     assert store.get_bytes(key)[:2] == b"PK"
     from annotate.services.exchange.export_job import run_export_failed
 
-    class Ctx:
-        payload = {"key": key}
-
-    Ctx.store = store  # type: ignore[attr-defined]
-    run_export_failed(Ctx(), "test")  # type: ignore[arg-type]
+    run_export_failed(SimpleNamespace(payload={"key": key}, store=store), "test")  # type: ignore[arg-type]
     assert store.size(key) is None
