@@ -13,6 +13,7 @@ from annotate.services.accounts.passwords import WeakPassword, check_rules, min_
 from annotate.services.accounts.sessions import (
     LiveLogin,
     LoginRefused,
+    actor_by_id,
     actor_of,
     as_utc,
     delay_after,
@@ -57,6 +58,7 @@ __all__ = [
     "accounts_list",
     "activate",
     "active_demo_accounts",
+    "actor_by_id",
     "actor_of",
     "as_utc",
     "audit",

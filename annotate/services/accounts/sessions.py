@@ -33,7 +33,7 @@ from annotate.config import Settings, get_settings
 from annotate.db.models import LoginSession, User, utcnow
 from annotate.services.accounts import audit, passwords, totp
 from annotate.services.actor import Actor
-from annotate.services.errors import PermissionDenied
+from annotate.services.errors import NotFound, PermissionDenied
 
 CLIENT_FAILURES = 30  # failed attempts per lockout window from one client address
 WRONG = "Wrong username or password."
@@ -56,6 +56,14 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 def actor_of(user: User) -> Actor:
     return Actor(user.id, user.username, user.display_name, user.role)
+
+
+def actor_by_id(session: Session, user_id: int | None, missing: str) -> Actor:
+    """The actor of account ``user_id`` (e.g. the one that queued a job); NotFound(``missing``) if gone."""
+    user = session.get(User, user_id) if user_id else None
+    if user is None:
+        raise NotFound(missing)
+    return actor_of(user)
 
 
 def token_id(token: str) -> str:

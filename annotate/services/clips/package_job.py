@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from annotate.config import Settings
-from annotate.db.models import User
 from annotate.db.models_jobs import Job
 from annotate.services import jobs
-from annotate.services.accounts.users import actor_of
+from annotate.services.accounts import actor_by_id
 from annotate.services.actor import Actor
 from annotate.services.clips.clips import export_session, session_plan
-from annotate.services.errors import NotFound, PermissionDenied, ServiceError
+from annotate.services.errors import PermissionDenied, ServiceError
 from annotate.services.jobs import JobContext
 
 
@@ -49,12 +48,12 @@ def enqueue_session_package(
 def run_clip_package(ctx: JobContext) -> dict[str, Any]:
     p = ctx.payload
     with ctx.sessions() as s:
-        user = s.get(User, ctx.created_by) if ctx.created_by else None
-        if user is None:
-            raise NotFound(f"The clinician who asked for job {ctx.job_id} no longer has an account.")
+        asker = actor_by_id(
+            s, ctx.created_by, f"The clinician who asked for job {ctx.job_id} no longer has an account."
+        )
         zip_path = export_session(
             s,
-            actor_of(user),
+            asker,
             ctx.settings,
             p["family"],
             int(p["session_no"]),

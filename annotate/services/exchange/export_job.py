@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from annotate.config import Settings
-from annotate.db.models import User
 from annotate.db.models_jobs import Job
 from annotate.services import jobs
-from annotate.services.accounts.users import actor_of
+from annotate.services.accounts import actor_by_id
 from annotate.services.actor import Actor, require_role
-from annotate.services.errors import NotFound, ServiceError
+from annotate.services.errors import ServiceError
 from annotate.services.exchange.exports import FORMATS, MIME, export_file, write_history_csv, write_ratings_csv
 from annotate.services.exchange.tables import resolve_mode
 from annotate.services.jobs import JobContext
@@ -64,10 +63,7 @@ def enqueue_export(
 def run_export(ctx: JobContext) -> dict[str, Any]:
     p = ctx.payload
     with ctx.sessions() as s:
-        user = s.get(User, ctx.created_by) if ctx.created_by else None
-        if user is None:
-            raise NotFound(f"The account that asked for job {ctx.job_id} no longer exists.")
-        actor = actor_of(user)
+        actor = actor_by_id(s, ctx.created_by, f"The account that asked for job {ctx.job_id} no longer exists.")
         ctx.progress(0.05, f"writing the {p['format']} export")
         if p["format"] in _STREAMED:
             writer, stem = _STREAMED[p["format"]]
