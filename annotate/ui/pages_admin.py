@@ -89,7 +89,8 @@ def _second_factor(actor: Actor) -> None:
             st.rerun()
         return
     st.markdown("1. Scan this code with an authenticator app (or type the key below into it).")
-    st.image(enrolment.qr_svg, width=220)  # SVG text: drawn here, no image service
+    # SVG text: drawn here, no image service; the key below it is the same secret in words.
+    st.image(enrolment.qr_svg, width=220, alt="QR code of the second-factor key shown below")
     st.code(enrolment.secret, language=None)
     with st.form("totp_on", clear_on_submit=True):
         code = st.text_input("2. The 6-digit code the app shows now", max_chars=8, autocomplete="one-time-code")

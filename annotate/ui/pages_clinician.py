@@ -149,7 +149,14 @@ def _mark_clips(film, fps: float) -> None:
         )
         thumbs = common.call(clips.film_thumbnails, _actor(), code) or []
         if thumbs:
-            st.image(thumbs, width=70)
+            st.image(
+                thumbs,
+                width=70,
+                alt=[
+                    f"Film {code}, still {i} of {len(thumbs)} (evenly spaced through the film)"
+                    for i in range(1, len(thumbs) + 1)
+                ],
+            )
         _activity_chart(code)
     with right:
         vocab = clips.vocabulary(common.settings())

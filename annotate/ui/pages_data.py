@@ -66,7 +66,7 @@ def data_page() -> None:
         st.markdown("Backups are taken on the server with the `annotate` command (the app can keep running):")
         st.code(
             "annotate backup /backups/annotate-$(date +%F) --with-media\nannotate restore /backups/annotate-2025-01-31",
-            language="bash",
+            language=None,  # plain: the highlighter's token colours fall below AA contrast
         )
         st.caption(
             "SQLite: a consistent copy through the SQLite backup API plus a sha256 manifest of every film. "

@@ -725,7 +725,11 @@ def _new_set(key: str) -> None:
         if picked and not finished_all:
             st.warning("No rater has finished all the chosen segments; enter the master scores instead.")
         _keep_valid("cert_master", finished_all)
-        master_rater = st.selectbox("Master rater", finished_all, key="cert_master")
+        # An empty list would draw a disabled, faded box (below AA contrast) that offers nothing.
+        if finished_all:
+            master_rater = st.selectbox("Master rater", finished_all, key="cert_master")
+        elif not picked:
+            st.caption("Choose the segments first; the raters who finished all of them are offered here.")
     elif picked:
         table = pd.DataFrame(
             {"segment": [by_id[s].label for s in picked]} | {d.name: [None] * len(picked) for d in opts.dimensions}

@@ -107,6 +107,7 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · annotate</title>
 <style>
+/* Colours meet WCAG 2.1 AA contrast (button white on #c7302f 5.4:1); focus is always visible. */
 body{{font-family:"Source Sans Pro",system-ui,sans-serif;background:#f6f7f9;color:#262730;margin:0;
 display:flex;min-height:100vh;align-items:center;justify-content:center}}
 main{{background:#fff;border:1px solid #e6e8ee;border-radius:12px;padding:2rem 2.2rem;width:min(360px,90vw);
@@ -114,8 +115,8 @@ box-shadow:0 2px 12px rgba(0,0,0,.05)}}
 h1{{font-size:1.4rem;margin:0 0 .3rem}} p.sub{{margin:0 0 1.4rem;color:#6b6f7b;font-size:.95rem}}
 label{{display:block;font-size:.9rem;margin:.8rem 0 .3rem}}
 input{{width:100%;box-sizing:border-box;padding:.55rem .7rem;border:1px solid #cfd3dc;border-radius:8px;font-size:1rem}}
-button{{margin-top:1.3rem;width:100%;padding:.6rem;border:0;border-radius:8px;background:#ff4b4b;color:#fff;
-font-size:1rem;cursor:pointer}} .opt{{color:#6b6f7b;font-size:.85rem}} .err{{background:#fdecea;color:#a4262c;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}}
+button{{margin-top:1.3rem;width:100%;padding:.6rem;border:0;border-radius:8px;background:#c7302f;color:#fff;
+font-size:1rem;cursor:pointer}} :focus-visible{{outline:3px solid #1a5fb4;outline-offset:2px}} .opt{{color:#6b6f7b;font-size:.85rem}} .err{{background:#fdecea;color:#a4262c;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}}
 </style></head><body><main>
 <h1>annotate</h1><p class="sub">Blinded rating of interaction films</p>
 {body}

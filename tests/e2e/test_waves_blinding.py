@@ -154,7 +154,7 @@ def test_analyst_walk_sees_no_allocation(waves, browser_context):
     texts = [page.locator("body").inner_text()]
     nav = ["Progress", "Study status", "Data in and out", "Reliability", "Summaries", "Studies"]
     for name in nav:
-        page.get_by_role("link", name=name).click()
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name).click()
         page.wait_for_timeout(2500)
         texts.append(page.locator("body").inner_text())
     assert page.get_by_role("link", name="Films").count() == 0 and page.get_by_role("link", name="Assign").count() == 0
