@@ -8,6 +8,7 @@ assignment id stays on the server (callback arguments). Labels carry no "segment
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import streamlit as st
@@ -15,6 +16,7 @@ import streamlit as st
 from annotate.services import events, rating
 from annotate.services.errors import ServiceError
 from annotate.ui import common, event_coding
+from annotate.ui.note_box import note_box
 from annotate.ui.player import segment_player
 
 
@@ -52,26 +54,29 @@ def _save_score(aid: int, dim: str) -> None:
                 expected_version=st.session_state.get(f"ver_{t}_{dim}", 0),
                 reason=st.session_state.get(f"reason_{t}", ""),
             )
-        st.session_state["saved_note"] = "Saved"
+        st.session_state["saved_score"] = "Saved"
     except ServiceError as exc:
         common.flash(str(exc), "error")
 
 
-def _save_note(aid: int) -> None:
+def _save_note(aid: int, text: str) -> str | None:
+    """Store the note typed for ``aid``; the refusal's message, or None when stored."""
     t = _tok("item", aid)
     try:
         with common.db() as s:
-            rating.save_note(
+            version = rating.save_note(
                 s,
                 _actor(),
                 aid,
-                st.session_state.get(f"note_{t}", ""),
+                text,
                 expected_version=st.session_state.get(f"notever_{t}", 0),
                 reason=st.session_state.get(f"reason_{t}", ""),
             )
-        st.session_state["saved_note"] = "Note saved"
+        # The next pause may be handled before this run reaches the line that reads the version.
+        st.session_state[f"notever_{t}"] = version
+        return None
     except ServiceError as exc:
-        common.flash(str(exc), "error")
+        return str(exc)
 
 
 def _mark_done(aid: int, next_aid: int | None, coded_events: bool = False) -> None:
@@ -214,10 +219,15 @@ def _scoring_panel(item: rating.RatingItem, page: rating.QueuePage, coded_events
                     f"- **{a.value:g} · {common.plain(a.label)}** — {common.plain(a.description)}" for a in anchors
                 )
             )
-    st.session_state[f"note_{t}"] = item.note
     st.session_state[f"notever_{t}"] = item.note_version
-    st.text_area("Note (optional)", key=f"note_{t}", on_change=_save_note, args=(aid,), disabled=disabled, height=80)
-    status = st.session_state.pop("saved_note", None)
+    note_box(
+        label="Note (optional)",
+        text=item.note,
+        key=f"note_{t}",
+        save=functools.partial(_save_note, aid),
+        disabled=disabled,
+    )
+    status = st.session_state.pop("saved_score", None)
     if status:
         st.caption(f"✓ {status}")
     _blinding_panel(aid)

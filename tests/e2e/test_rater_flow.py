@@ -82,3 +82,39 @@ def test_rater_receives_no_allocation(demo_server, browser_context, rater):
     blob = "\n".join([received, text, "\n".join(urls), "\n".join(headers)])
     assert frames and "/api/media/" in "\n".join(urls)
     assert not leaked_words(blob, ARMS + TIMEPOINTS + PARTICIPANTS + FILE_NAMES)
+
+
+def test_note_is_stored_while_typing_and_a_reload_asks_first(demo_server, browser_context):
+    page = browser_context.new_page()
+    login(page, demo_server, "rater1", "demo-rater1")
+    page.locator("video.sp-video").wait_for(state="attached", timeout=WAIT)
+    box = page.get_by_label("Note (optional)")
+    box.wait_for(timeout=WAIT)
+    status = page.locator(".nb-status")
+    before = box.input_value()
+    typed = ' Mother said "stop",\tthen smiled 😊\nnext line'
+    box.click()
+    page.keyboard.press("End")
+    box.press_sequentially(typed, delay=15)
+    assert "not yet stored" in status.inner_text()  # no blur, no Ctrl+Enter: the marker says so
+    page.get_by_text("✓ Note stored").wait_for(timeout=WAIT)  # ... and a pause in typing stores it
+    # Typed and reloaded at once: the browser asks before the page goes (nothing lost silently).
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    box.press_sequentially(" and laughed", delay=15)
+    try:
+        page.reload(timeout=3000)
+    except Exception:  # the dismissed prompt keeps the page: no navigation to wait for
+        pass
+    assert asked == ["beforeunload"]
+    page.get_by_text("✓ Note stored").wait_for(timeout=WAIT)
+    page.reload()
+    page.locator("video.sp-video").wait_for(state="attached", timeout=WAIT)
+    expected = before + typed + " and laughed"
+    page.wait_for_function(
+        "(want) => { const h = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]"
+        ".map(e => e.shadowRoot && e.shadowRoot.querySelector('textarea')).find(Boolean);"
+        " return h && h.value === want; }",
+        arg=expected,
+        timeout=WAIT,
+    )
