@@ -42,18 +42,41 @@ _LOGIN_REQUIRED_PREFIXES = ("/media/",)
 
 
 @lru_cache(maxsize=1)
+def _streamlit_index() -> str:
+    """The installed Streamlit's index.html ("" when it cannot be read)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("streamlit")
+    if spec is None or not spec.origin:
+        return ""
+    try:
+        return (Path(spec.origin).parent / "static" / "index.html").read_text("utf-8")
+    except OSError:
+        return ""
+
+
+@lru_cache(maxsize=1)
+def app_preloads() -> str:
+    """``<link>`` tags for the login page: the app's entry module, the modules it imports and its
+    stylesheet, taken from the installed Streamlit's index.html.
+
+    Measured (bench/bench_first_login.py): about half of a login's wait is the browser fetching and
+    compiling the app's ~50 entry modules after the redirect. Fetched while the user types the
+    password, they come from the cache (Streamlit serves them ``immutable``) when the app opens.
+    """
+    index = _streamlit_index()
+    modules = re.findall(r'<script type="module" crossorigin src="\./(static/js/[\w.\-]+\.js)"', index)
+    modules += re.findall(r'<link rel="modulepreload" crossorigin href="\./(static/js/[\w.\-]+\.js)"', index)
+    styles = re.findall(r'<link rel="stylesheet" crossorigin href="\./(static/css/[\w.\-]+\.css)"', index)
+    tags = [f'<link rel="modulepreload" crossorigin href="/{m}">' for m in dict.fromkeys(modules)]
+    tags += [f'<link rel="preload" as="style" crossorigin href="/{c}">' for c in styles]
+    return "\n".join(tags)
+
+
 def _streamlit_inline_script_hashes() -> tuple[str, ...]:
     """CSP hashes of the inline scripts in the installed Streamlit's index.html (one, setting
     ``window.prerenderReady``), so no 'unsafe-inline' is needed for scripts."""
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("streamlit")
-        if spec is None or not spec.origin:
-            return ()
-        index = (Path(spec.origin).parent / "static" / "index.html").read_text("utf-8")
-    except OSError:
-        return ()
+    index = _streamlit_index()
     bodies = re.findall(r"<script>(.*?)</script>", index, flags=re.S)
     return tuple(
         f"'sha256-{base64.b64encode(hashlib.sha256(body.encode('utf-8')).digest()).decode()}'" for body in bodies
@@ -106,7 +129,7 @@ def security_headers(path: str) -> list[tuple[str, str]]:
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · annotate</title>
-<style>
+{head}<style>
 /* Colours meet WCAG 2.1 AA contrast (button white on #c7302f 5.4:1); focus is always visible. */
 body{{font-family:"Source Sans Pro",system-ui,sans-serif;background:#f6f7f9;color:#262730;margin:0;
 display:flex;min-height:100vh;align-items:center;justify-content:center}}
@@ -134,15 +157,16 @@ _LOGOUT_FORM = """<p>Log out of annotate on this browser?</p>
 <form method="post" action="/api/logout"><button type="submit" id="logout">Log out</button></form>"""
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    response = HTMLResponse(_PAGE.format(title=title, body=body), status_code=status)
+def _page(title: str, body: str, status: int = 200, head: str = "") -> HTMLResponse:
+    response = HTMLResponse(_PAGE.format(title=title, body=body, head=head), status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def login_page(error: str = "", username: str = "", status: int = 200) -> HTMLResponse:
     err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
-    return _page("Log in", _LOGIN_FORM.format(error=err, username=html.escape(username[:80])), status)
+    form = _LOGIN_FORM.format(error=err, username=html.escape(username[:80]))
+    return _page("Log in", form, status, head=app_preloads())
 
 
 def same_origin(request: Request) -> bool:

@@ -151,3 +151,19 @@ def test_login_form_takes_the_second_factor_code(client, session, people):
         headers=OWN,
     )
     assert ok.status_code == 303 and client.cookies.get(COOKIE)
+
+
+def test_login_page_preloads_the_apps_own_entry_modules(client):
+    """The login page fetches what the app will need (from this server only, files that exist)."""
+    import re
+    from pathlib import Path
+
+    import streamlit
+
+    page = client.get("/api/login").text
+    hrefs = re.findall(r'<link rel="(?:modulepreload|preload)"[^>]* href="([^"]+)"', page)
+    static = Path(streamlit.__file__).parent / "static"
+    assert any(re.fullmatch(r"/static/js/index\.[\w-]+\.js", h) for h in hrefs), hrefs[:3]
+    assert len(hrefs) > 10
+    assert all(h.startswith("/static/") and (static / h.lstrip("/")).is_file() for h in hrefs)
+    assert "//" not in "".join(h[1:] for h in hrefs)  # no other host, no scheme-relative URL
