@@ -6,9 +6,9 @@ A backup folder holds:
 ``annotate.db``         a consistent copy made with ``sqlite3.Connection.backup`` while the app runs
                         (WAL readers and writers go on; the copy is one point in time), switched to
                         rollback-journal mode so it is a single self-contained file
-``media_manifest.csv``  path (the media-store key), bytes, sha256 of every original and proxy
+``media_manifest.csv``  path (the media-store key), bytes, sha256 of every original, proxy and thumbnail
 ``backup.json``         when, schema revision, counts, and whether the media files were copied
-``media/``              only with ``with_media``: copies of the originals and proxies, by key
+``media/``              only with ``with_media``: copies of those files, by key
 
 The media store may be a folder or S3 (:mod:`annotate.store`); the database names media by key,
 so a restore into another folder or bucket leaves every film playable.
@@ -35,7 +35,7 @@ from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
 from annotate.store import LocalStore, MediaStore, open_store
 
-MEDIA_SUBDIRS = ("originals", "proxies")
+MEDIA_SUBDIRS = ("originals", "proxies", "thumbs")  # thumbs: the clinician's filmstrip of each film
 DB_NAME = "annotate.db"
 MANIFEST = "media_manifest.csv"
 META = "backup.json"
@@ -86,7 +86,7 @@ def sqlite_path(url: str) -> Path:
 
 
 def media_manifest(store: MediaStore | Path) -> list[tuple[str, int, str]]:
-    """(key, bytes, sha256) of every original and proxy in the media store, sorted."""
+    """(key, bytes, sha256) of every original, proxy and thumbnail in the media store, sorted."""
     if isinstance(store, Path):
         store = LocalStore(store)
     out = []

@@ -37,7 +37,7 @@ def live(settings, session, people, study):
     for sub, name, payload in (
         ("originals", "a.mov", b"original-bytes"),
         ("proxies", "b.mp4", b"proxy-bytes"),
-        ("thumbs", "c.jpg", b"not in the manifest"),
+        ("thumbs/b", "0001.jpg", b"thumb-bytes"),  # the filmstrip a clinician sees comes back too
     ):
         (settings.media_dir / sub).mkdir(parents=True, exist_ok=True)
         (settings.media_dir / sub / name).write_bytes(payload)
@@ -72,10 +72,10 @@ def test_backup_of_a_live_database(live, tmp_path, people):
     assert con.execute("SELECT action FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0] == "backup"
     con.close()
     rows = list(csv.DictReader((got.directory / "media_manifest.csv").open()))
-    assert [r["path"] for r in rows] == ["originals/a.mov", "proxies/b.mp4", "proxies/fixture.mp4"]
+    assert [r["path"] for r in rows] == ["originals/a.mov", "proxies/b.mp4", "proxies/fixture.mp4", "thumbs/b/0001.jpg"]
     assert rows[0]["sha256"] == hashlib.sha256(b"original-bytes").hexdigest() and rows[0]["bytes"] == "14"
     assert (got.directory / "media" / "proxies" / "b.mp4").read_bytes() == b"proxy-bytes"
-    assert (got.media_files, got.media_copied) == (3, True)
+    assert (got.media_files, got.media_copied) == (4, True)
     with pytest.raises(ServiceError, match="not empty"):
         exchange.backup(live, OWNER, tmp_path / "bk")
     with pytest.raises(PermissionDenied):
@@ -92,7 +92,7 @@ def test_restore_into_an_empty_place_and_verify_checksums(live, tmp_path):
         }
     )
     got = exchange.restore(target, OWNER, bk)
-    assert got.ok and (got.media_checked, got.media_copied) == (3, 3)
+    assert got.ok and (got.media_checked, got.media_copied) == (4, 4)
     assert _count(target.data_dir / "annotate.db", "rating") == 2
     assert (
         _count(target.data_dir / "annotate.db", "audit_log") == _count(bk / "annotate.db", "audit_log") + 1
