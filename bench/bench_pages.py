@@ -317,11 +317,16 @@ def _run(code: Path, *args: str) -> str:
     return out.stdout
 
 
-def _old_checkout(given: str | None) -> Path:
+def _old_checkout(given: str | None) -> Path | None:
+    """The old code's checkout; None (with a word) when this clone lacks the commit (a shallow clone)."""
     if given:
         return Path(given)
     path = OUT / "old-code"
     if not (path / "annotate").exists():
+        known = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{OLD_COMMIT}^{{commit}}"], check=False)
+        if known.returncode != 0:
+            print(f"commit {OLD_COMMIT} is not in this clone: the 'before' columns stay empty (or pass --old)")
+            return None
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), OLD_COMMIT], check=True)
     return path
 
