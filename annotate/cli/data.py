@@ -108,7 +108,9 @@ def elan_import_cmd(study_key: str, film: str, tier: str, file: Path, as_user: s
 
 @click.command("backup")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--with-media", is_flag=True, help="Also copy the originals, proxies and thumbnails (else only their checksums).")
+@click.option(
+    "--with-media", is_flag=True, help="Also copy the originals, proxies and thumbnails (else only their checksums)."
+)
 @click.option("--queue", "as_job", is_flag=True, help="Run it as a job on a worker (see `annotate jobs`).")
 def backup_cmd(directory: Path, with_media: bool, as_job: bool) -> None:
     """Consistent copy of the live SQLite database (backup API) + media manifest with sha256 (PostgreSQL: pg_dump)."""
