@@ -379,23 +379,27 @@ def _xlsx(session: Session, actor: Actor, study: Study, mode: str, rule: str, an
             ["analysis set (wide)", analysis_set],
         ]
     crs.append(_sheet(wb, "study info", ["field", "value"], iter(info))[1])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return (_keep_cr(buf.getvalue()) if any(crs) else buf.getvalue()), n
+    # Through files, not BytesIO: getvalue() copies, and the CR rewrite would hold a second whole
+    # workbook; at a million ratings the copies were most of a 556 MB peak. One copy is returned.
+    with tempfile.TemporaryDirectory(prefix="annotate-xlsx-") as tmp:
+        raw = Path(tmp) / "raw.xlsx"
+        wb.save(raw)
+        if any(crs):
+            _keep_cr(raw, Path(tmp) / "cr.xlsx")
+            raw = Path(tmp) / "cr.xlsx"
+        return raw.read_bytes(), n
 
 
-def _keep_cr(xlsx: bytes) -> bytes:
+def _keep_cr(src_path: Path, dst_path: Path) -> None:
     """openpyxl writes CR in cell text as is, which every XML reader (Excel, openpyxl, pandas) reads as
-    LF; rewrite it as the character reference ``&#13;`` in the sheets (CR occurs only in cell text)."""
-    src = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    LF; rewrite it as the character reference ``&#13;`` in the sheets (CR occurs only in cell text).
+    Streams from file to file, a megabyte at a time."""
+    with zipfile.ZipFile(src_path) as src, zipfile.ZipFile(dst_path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             with src.open(info) as fin, dst.open(info, "w") as fout:
                 sheet = info.filename.startswith("xl/worksheets/")
                 while chunk := fin.read(1 << 20):
                     fout.write(chunk.replace(b"\r", b"&#13;") if sheet else chunk)
-    return out.getvalue()
 
 
 def _excel_value(column: str, value: Any) -> Any:
