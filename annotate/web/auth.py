@@ -73,6 +73,7 @@ def app_preloads() -> str:
     return "\n".join(tags)
 
 
+@lru_cache(maxsize=1)
 def _streamlit_inline_script_hashes() -> tuple[str, ...]:
     """CSP hashes of the inline scripts in the installed Streamlit's index.html (one, setting
     ``window.prerenderReady``), so no 'unsafe-inline' is needed for scripts."""
