@@ -106,14 +106,21 @@ def elan_import_cmd(study_key: str, film: str, tier: str, file: Path, as_user: s
     click.echo(f"{res.segments} segment(s) written" if res.films else "Segments unchanged.")
 
 
+def _place(target: str) -> Path | str:
+    """A folder path, or an ``s3://bucket/prefix`` URL kept as text."""
+    return target if target.startswith("s3://") else Path(target)
+
+
 @click.command("backup")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("target", metavar="FOLDER_OR_S3_URL")
 @click.option(
     "--with-media", is_flag=True, help="Also copy the originals, proxies and thumbnails (else only their checksums)."
 )
 @click.option("--queue", "as_job", is_flag=True, help="Run it as a job on a worker (see `annotate jobs`).")
-def backup_cmd(directory: Path, with_media: bool, as_job: bool) -> None:
-    """Consistent copy of the live SQLite database (backup API) + media manifest with sha256 (PostgreSQL: pg_dump)."""
+def backup_cmd(target: str, with_media: bool, as_job: bool) -> None:
+    """Consistent copy of the live SQLite database (backup API) + media manifest with sha256, into a
+    new folder or a new prefix of a bucket (s3://bucket/backups/NAME). PostgreSQL: pg_dump."""
+    directory = _place(target)
     from annotate.services import exchange
 
     if as_job:
@@ -131,13 +138,14 @@ def backup_cmd(directory: Path, with_media: bool, as_job: bool) -> None:
 
 
 @click.command("restore")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", metavar="FOLDER_OR_S3_URL")
 @click.option("--force", is_flag=True, help="Replace a database that already holds data (stop the app first).")
-def restore_cmd(directory: Path, force: bool) -> None:
-    """Restore a backup folder into the configured database and media store, and verify media checksums."""
+def restore_cmd(source: str, force: bool) -> None:
+    """Restore a backup (a folder or s3://bucket/prefix) into the configured database and media
+    store, and verify media checksums."""
     from annotate.services import exchange
 
-    res = exchange.restore(current_settings(), acting_user(None, None), directory, force=force)
+    res = exchange.restore(current_settings(), acting_user(None, None), _place(source), force=force)
     click.echo(f"Restored {res.database}; media: {res.media_checked} checked, {res.media_copied} copied.")
     for path in res.missing:
         click.echo(f"  missing: {path}", err=True)

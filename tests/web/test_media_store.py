@@ -3,6 +3,9 @@ into a new data folder, or into an S3 bucket, keeps every film playable (the dat
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,14 +24,27 @@ OWNER = Actor(None, "cli", "command line", "admin")
 FILM = bytes(range(256)) * 40  # 10 240 bytes standing in for the browser copy
 
 
-@pytest.fixture
-def backed_up(env, settings, session, people, study, tmp_path):
+@pytest.fixture(params=["backup in a folder", "backup in a bucket"])
+def backed_up(request, env, settings, session, people, study, tmp_path, monkeypatch):
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("the backup folder holds a SQLite database (PostgreSQL uses pg_dump)")
     assignments.assign_segments(session, people["res"], study, ["r1"], mode="all", seed=1)
     session.commit()
     (settings.media_dir / "proxies" / "fixture.mp4").write_bytes(FILM)
-    return exchange.backup(settings, OWNER, tmp_path / "bk", with_media=True).directory
+    if request.param == "backup in a folder":
+        return exchange.backup(settings, OWNER, tmp_path / "bk", with_media=True).directory
+    endpoint = request.getfixturevalue("s3_server")
+    from tests.support.s3 import make_bucket
+
+    made = make_bucket(endpoint)  # a bucket of its own for backups
+    bucket = made.pop("ANNOTATE_MEDIA_URL").split("/")[2]
+    for k, v in made.items():  # credentials and endpoint, for the backup and the restore
+        monkeypatch.setenv(k, v)
+    done = exchange.backup(
+        dataclasses.replace(settings, s3_endpoint=endpoint), OWNER, f"s3://{bucket}/backups/b1", with_media=True
+    )
+    assert done.directory == f"s3://{bucket}/backups/b1" and done.media_copied
+    return done.directory
 
 
 def _client() -> TestClient:
@@ -42,6 +58,8 @@ def test_restore_elsewhere_keeps_films_playable(backend, backed_up, settings, pe
         "ANNOTATE_SECRET_KEY": "test-secret",
         "ANNOTATE_SCHEMES_DIR": str(settings.schemes_dir),
     }
+    if str(backed_up).startswith("s3://"):  # the backups' bucket is on the same S3 endpoint
+        new_env["ANNOTATE_S3_ENDPOINT"] = os.environ["ANNOTATE_S3_ENDPOINT"]
     if backend == "s3":
         new_env.update(request.getfixturevalue("s3_env"))
     monkeypatch.delenv("ANNOTATE_DATABASE_URL")

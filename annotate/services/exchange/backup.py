@@ -1,7 +1,7 @@
 """Backups of a live SQLite database (the SQLite online backup API) with a checksummed media manifest,
 and restore with checksum verification.
 
-A backup folder holds:
+A backup (a folder, or a prefix of a bucket: :mod:`annotate.store.backup_place`) holds:
 
 ``annotate.db``         a consistent copy made with ``sqlite3.Connection.backup`` while the app runs
                         (WAL readers and writers go on; the copy is one point in time), switched to
@@ -22,7 +22,11 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from annotate.services.actor import Actor, require_role
 from annotate.services.errors import ServiceError
 from annotate.services.session import unit_of_work
 from annotate.store import LocalStore, MediaStore, open_store
+from annotate.store.backup_place import BackupPlace, FolderPlace, open_backup_place
 
 MEDIA_SUBDIRS = ("originals", "proxies", "thumbs")  # thumbs: the clinician's filmstrip of each film
 DB_NAME = "annotate.db"
@@ -49,7 +54,7 @@ POSTGRES_HELP = (
 
 @dataclass(frozen=True)
 class BackupResult:
-    directory: Path
+    directory: Path | str  # a folder, or the s3:// URL of a backup in a bucket
     database_bytes: int
     media_files: int
     media_bytes: int
@@ -113,30 +118,60 @@ def _copy_database(src: Path, dst: Path) -> None:
         raise ServiceError(f"The copy of the database failed its integrity check ({check}); nothing was kept.")
 
 
-def backup(settings: Settings, actor: Actor, target: Path, *, with_media: bool = False) -> BackupResult:
-    """Write a backup folder (contents in the module docstring) to ``target``, which must be new or empty."""
+def backup(
+    settings: Settings, actor: Actor, target: Path | str, *, with_media: bool = False, marker: str | None = None
+) -> BackupResult:
+    """Write a backup (contents in the module docstring) to ``target``: a folder, or a prefix of a
+    bucket (``s3://bucket/backups/NAME``, endpoint and credentials as for the media store). The
+    target must be new or empty."""
     require_role(actor, "admin")
     src = sqlite_path(settings.database_url)
     if not src.exists():
         raise ServiceError(f"No database at {src}; nothing to back up (run `annotate init` first?).")
-    target = Path(target)
-    if target.exists() and any(target.iterdir()):
-        raise ServiceError(f"{target} is not empty; back up into a new folder so no earlier backup is overwritten.")
-    target.mkdir(parents=True, exist_ok=True)
-    _copy_database(src, target / DB_NAME)  # first: copying needs no write lock, so a busy app never blocks it
-    store = open_store(settings)
-    manifest = media_manifest(store)
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR inside a field is quoted too
-    w.writerow(["path", "bytes", "sha256"])
-    w.writerows(manifest)
-    (target / MANIFEST).write_text(out.getvalue(), encoding="utf-8")
-    if with_media:
-        for rel, _size, _sha in manifest:
-            dst = target / "media" / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            store.get_file(rel, dst)
-    con = sqlite3.connect(target / DB_NAME)
+    place = open_backup_place(target, settings.s3_endpoint)
+    if not place.is_empty():
+        raise ServiceError(f"{place.url} is not empty; back up into a new place so no earlier backup is overwritten.")
+    if marker is not None:
+        place.put_bytes(".job", marker.encode())
+    with _staging(place) as staging:
+        db_copy = staging / DB_NAME
+        _copy_database(src, db_copy)  # first: copying needs no write lock, so a busy app never blocks it
+        store = open_store(settings)
+        manifest = media_manifest(store)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR inside a field is quoted too
+        w.writerow(["path", "bytes", "sha256"])
+        w.writerows(manifest)
+        if with_media:
+            for rel, _size, _sha in manifest:
+                with store.readable(rel, staging / ".scratch") as local:
+                    place.media.put_file(local, rel)
+        meta = _describe(db_copy, manifest, with_media)
+        database_bytes = db_copy.stat().st_size
+        place.put_file(db_copy, DB_NAME)
+        place.put_bytes(MANIFEST, out.getvalue().encode("utf-8"))
+        place.put_bytes(META, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))  # last: the backup is whole
+    with unit_of_work(settings) as session:
+        audit.record(session, actor, "backup", target=place.url, with_media=with_media, media_files=len(manifest))
+    directory = Path(target) if isinstance(place, FolderPlace) else place.url
+    return BackupResult(directory, database_bytes, len(manifest), sum(m[1] for m in manifest), with_media)
+
+
+@contextmanager
+def _staging(place: BackupPlace) -> Iterator[Path]:
+    """Where the database copy is made: the backup folder itself, or a temporary folder that is
+    removed afterwards when the backup goes to a bucket (nothing stays on local disk)."""
+    if isinstance(place, FolderPlace):
+        place.folder.mkdir(parents=True, exist_ok=True)
+        yield place.folder
+        shutil.rmtree(place.folder / ".scratch", ignore_errors=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="annotate-backup-") as tmp:
+        yield Path(tmp)
+
+
+def _describe(db_copy: Path, manifest: list[tuple[str, int, str]], with_media: bool) -> dict[str, object]:
+    con = sqlite3.connect(db_copy)
     try:
         revision = con.execute("SELECT version_num FROM alembic_version").fetchone()
         counts = {
@@ -145,19 +180,14 @@ def backup(settings: Settings, actor: Actor, target: Path, *, with_media: bool =
         }
     finally:
         con.close()
-    media_bytes = sum(m[1] for m in manifest)
-    meta = {
+    return {
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "schema_revision": revision[0] if revision else None,
         "counts": counts,
         "media_files": len(manifest),
-        "media_bytes": media_bytes,
+        "media_bytes": sum(m[1] for m in manifest),
         "media_copied": with_media,
     }
-    (target / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    with unit_of_work(settings) as session:
-        audit.record(session, actor, "backup", target=str(target), with_media=with_media, media_files=len(manifest))
-    return BackupResult(target, (target / DB_NAME).stat().st_size, len(manifest), media_bytes, with_media)
 
 
 def _has_data(path: Path) -> bool:
@@ -181,46 +211,51 @@ def _audit_of(settings: Settings) -> list[audit.AuditEntry]:
         return audit.snapshot(session)
 
 
-def restore(settings: Settings, actor: Actor, source: Path, *, force: bool = False) -> RestoreResult:
-    """Bring a backup folder back into the configured database (and media store, if the backup has media),
-    then verify every media checksum. Refuses to overwrite a database with data unless ``force``.
+def restore(settings: Settings, actor: Actor, source: Path | str, *, force: bool = False) -> RestoreResult:
+    """Bring a backup (a folder or ``s3://bucket/prefix``) back into the configured database (and
+    media store, if the backup has media), then verify every media checksum. Refuses to overwrite a
+    database with data unless ``force``.
 
     The audit trail is never rewound: entries of the replaced database that the backup lacks are
     appended to the restored one with their original time, actor, action, detail and hashes."""
     require_role(actor, "admin")
-    source = Path(source)
-    db_copy = source / DB_NAME
-    if not db_copy.is_file() or not (source / MANIFEST).is_file():
-        raise ServiceError(f"{source} is not an annotate backup folder (it needs {DB_NAME} and {MANIFEST}).")
+    place = open_backup_place(source, settings.s3_endpoint)
+    if not place.exists(DB_NAME) or not place.exists(MANIFEST):
+        raise ServiceError(f"{place.url} is not an annotate backup (it needs {DB_NAME} and {MANIFEST}).")
     dst = sqlite_path(settings.database_url)
     if _has_data(dst) and not force:
         raise ServiceError(
             f"The database {dst} already holds data; restore into an empty data folder, "
             "or pass --force to replace it (stop the app first)."
         )
-    check = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
-    try:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        check.close()
-    if ok != "ok":
-        raise ServiceError(f"The backup's database is damaged ({ok}); use another backup.")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    kept_audit = _audit_of(settings) if dst.exists() and dst.stat().st_size else []
-    source_con, target_con = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True), sqlite3.connect(dst, timeout=30)
-    try:
-        source_con.backup(target_con)  # through SQLite, so a WAL file next to dst stays consistent
-    finally:
-        target_con.close()
-        source_con.close()
-    rows = list(csv.DictReader(io.StringIO((source / MANIFEST).read_text(encoding="utf-8"))))
-    copied = 0
-    store = open_store(settings)
-    if (source / "media").is_dir():
+    with tempfile.TemporaryDirectory(prefix="annotate-restore-") as tmp:
+        if isinstance(place, FolderPlace):
+            db_copy = place.folder / DB_NAME
+        else:
+            db_copy = Path(tmp) / DB_NAME
+            place.get_file(DB_NAME, db_copy)
+        check = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
+        try:
+            ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            check.close()
+        if ok != "ok":
+            raise ServiceError(f"The backup's database is damaged ({ok}); use another backup.")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        kept_audit = _audit_of(settings) if dst.exists() and dst.stat().st_size else []
+        source_con, target_con = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True), sqlite3.connect(dst, timeout=30)
+        try:
+            source_con.backup(target_con)  # through SQLite, so a WAL file next to dst stays consistent
+        finally:
+            target_con.close()
+            source_con.close()
+        rows = list(csv.DictReader(io.StringIO(place.get_bytes(MANIFEST).decode("utf-8"))))
+        copied = 0
+        store = open_store(settings)
         for row in rows:
-            src_file = source / "media" / row["path"]
-            if src_file.is_file() and (force or not store.exists(row["path"])):
-                store.put_file(src_file, row["path"])
+            if place.media.exists(row["path"]) and (force or not store.exists(row["path"])):
+                with place.media.readable(row["path"], Path(tmp) / "media") as local:
+                    store.put_file(local, row["path"])
                 copied += 1
     missing, mismatched = [], []
     for row in rows:
@@ -234,7 +269,7 @@ def restore(settings: Settings, actor: Actor, source: Path, *, force: bool = Fal
             session,
             actor,
             "restore",
-            source=str(source),
+            source=place.url,
             media_missing=len(missing),
             media_mismatched=len(mismatched),
             audit_entries_kept=carried,

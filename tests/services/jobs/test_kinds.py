@@ -57,3 +57,40 @@ def test_backup_job_is_complete_or_absent(session, settings, people, study, tmp_
     assert jobs.execute(settings, again.id) == "failed"
     session.expire_all()
     assert "not empty" in session.get(Job, again.id).error
+
+
+def test_backup_job_into_a_bucket_restarts_its_own_half_backup(session, settings, people, study, s3_env):
+    """A bucket has no rename: the job's marker object lets a retry recognise (and clear) what a
+    killed attempt left, and a prefix holding anything else is never touched."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the backup holds a SQLite database")
+    import dataclasses
+
+    import boto3
+
+    from annotate.store.backup_place import open_backup_place
+
+    settings = dataclasses.replace(settings, s3_endpoint=s3_env["ANNOTATE_S3_ENDPOINT"])  # media stay in the folder
+    bucket = s3_env["ANNOTATE_MEDIA_URL"].split("/")[2]
+    url = f"s3://{bucket}/backups/nightly"
+    place = open_backup_place(url, s3_env["ANNOTATE_S3_ENDPOINT"])
+    job = exchange.enqueue_backup(session, OWNER, settings, url, with_media=True)
+    place.put_bytes(".job", str(job.id).encode())  # what a SIGKILLed attempt leaves: its marker ...
+    place.put_bytes("annotate.db", b"half a database")  # ... and half a copy, but no backup.json
+    assert jobs.execute(settings, job.id) == "done"
+    assert place.exists("backup.json") and place.media.exists("proxies/fixture.mp4")
+    assert place.get_bytes("annotate.db")[:16] == b"SQLite format 3\x00"
+    db_bytes = place.get_bytes("annotate.db")
+    session.expire_all()
+    session.get(Job, job.id).state = "queued"  # as if the worker died after the backup, before its bookkeeping
+    session.commit()
+    assert jobs.execute(settings, job.id) == "done"
+    assert place.get_bytes("annotate.db") == db_bytes  # the finished backup is kept as it is
+    again = exchange.enqueue_backup(session, OWNER, settings, url, with_media=False)
+    assert jobs.execute(settings, again.id) == "failed"
+    session.expire_all()
+    assert "not empty" in session.get(Job, again.id).error
+    assert place.exists("backup.json")  # the other job's failure removed nothing of the first backup
+    client = boto3.client("s3", endpoint_url=s3_env["ANNOTATE_S3_ENDPOINT"])
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="backups/")["Contents"]]
+    assert all(k.startswith("backups/nightly/") for k in keys)
