@@ -219,6 +219,37 @@ def test_failure_leaves_no_file_behind(films, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("side", ["decoder", "encoder"])
+def test_a_failure_on_either_side_of_the_pipeline_stops_both(films, tmp_path, monkeypatch, side):
+    """Decoding runs in a thread beside the encoder: an error on either side reaches the caller,
+    the other side stops, and no thread or file is left behind."""
+    import threading
+
+    def explode(self, *args):
+        raise RuntimeError(f"{side} broke")
+
+    target = "place" if side == "decoder" else "encode"
+    monkeypatch.setattr(proxy_module._VideoWriter, target, explode)
+    with pytest.raises(RuntimeError, match=f"{side} broke"):
+        make_proxy(films["plain"], tmp_path / "p.mp4")
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name == "proxy-decode"]
+
+
+def test_encoder_uses_frame_threads(films, tmp_path, monkeypatch):
+    """libx264 under PyAV's default SLICE thread type uses sliced threads (slower on few cores)."""
+    seen = []
+    real = proxy_module._VideoWriter.__init__
+
+    def spy(self, out, stream, *args):
+        real(self, out, stream, *args)
+        seen.append(stream.codec_context.thread_type)
+
+    monkeypatch.setattr(proxy_module._VideoWriter, "__init__", spy)
+    make_proxy(films["plain"], tmp_path / "p.mp4")
+    assert [t.name for t in seen] == ["AUTO"] or [int(t) for t in seen] == [3]
+
+
 def test_success_leaves_only_the_proxy(films, tmp_path):
     make_proxy(films["plain"], tmp_path / "p.mp4")
     assert [p.name for p in tmp_path.iterdir()] == ["p.mp4"]
