@@ -10,11 +10,13 @@ SQLAlchemy otherwise. The connection is a second one: a caller must commit what 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql.expression import ClauseElement
@@ -95,3 +97,27 @@ def record_batches(database_url: str, sql: str) -> Iterator[pa.RecordBatch]:
     with adbc_postgresql.connect(uri) as conn, conn.cursor() as cursor:
         cursor.execute(sql)  # binary COPY of the query, in batches of a few MB
         yield from cursor.fetch_record_batch()
+
+
+def utc_naive(values: pa.Array) -> pa.Array:
+    """Stored times as naive UTC microsecond timestamps: PostgreSQL sends them typed, SQLite as the
+    text SQLAlchemy wrote (``2026-01-31 10:00:00.123456``; other ISO forms are parsed one by one).
+
+    Examples
+    --------
+    >>> utc_naive(pa.array(["2026-01-31 10:00:00.123456", None])).to_pylist()
+    [datetime.datetime(2026, 1, 31, 10, 0, 0, 123456), None]
+    """
+    if pa.types.is_timestamp(values.type):  # PostgreSQL: typed already (Arrow keeps tz-aware ones in UTC)
+        return pc.cast(values, pa.timestamp("us", values.type.tz)).cast(pa.timestamp("us"))
+    text = pc.cast(values, pa.string())
+    plain = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$"
+    if pc.all(pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, plain))).as_py() is not False:
+        return pc.cast(pc.replace_substring(text, " ", "T", max_replacements=1), pa.timestamp("us"))
+    parsed = [None if v is None else dt.datetime.fromisoformat(v) for v in text.to_pylist()]
+    return pa.array(
+        [None if t is None or t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None) for t in parsed]
+        if any(t is not None and t.tzinfo is not None for t in parsed)
+        else parsed,
+        pa.timestamp("us"),
+    )

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from annotate.stats.reliability import (
@@ -706,6 +707,33 @@ def _design_text(table: ReliabilityTable) -> list[str]:
     return lines
 
 
+def _ids(column: pd.Series) -> np.ndarray:
+    """Unit, rater or cluster ids as an object array, a blank or missing id as None.
+
+    A text or integer column is checked in array operations (a study's 300,000 ratings took
+    seconds one value at a time); any other column value by value, with the same rule."""
+    values = column.to_numpy(dtype=object)
+    if column.dtype.kind in "iu":
+        return values
+    if pd.api.types.is_string_dtype(column) and column.dtype != object:
+        blank = (column.isna() | column.str.strip().eq("")).to_numpy(dtype=bool)
+        values[blank] = None
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = [None if pd.isna(v) or str(v).strip() == "" else v for v in values]
+    return out
+
+
+def _scores_of(column: pd.Series, categories: list[ScaleValue] | None) -> list[ScaleValue | None] | np.ndarray:
+    """The scores for :func:`ratings_from_long`: a float array (NaN = missing) when the column is
+    numeric and the scale declared in numbers (same codes as the per-value list, in array
+    operations), else the typed list of :func:`_scores`."""
+    declared_numbers = categories is not None and not any(isinstance(c, str) for c in categories)
+    if declared_numbers and column.dtype.kind in "fiu":
+        return column.to_numpy().astype(np.float64)
+    return _scores(column, categories)
+
+
 def reliability_from_frame(
     frame: pd.DataFrame,
     *,
@@ -776,14 +804,19 @@ def reliability_from_frame(
         )
     if frame.empty:
         raise ReliabilityTableError("the table has no rows; it needs one row per unit, rater and score")
-    units = [None if pd.isna(v) or str(v).strip() == "" else v for v in frame[unit]]
-    raters = [None if pd.isna(v) or str(v).strip() == "" else v for v in frame[rater]]
-    scores = _scores(frame[score], None if categories is None else list(categories))
-    ratings = ratings_from_long(units, raters, scores, categories)
+    units, raters = _ids(frame[unit]), _ids(frame[rater])
+    declared = None if categories is None else list(categories)
+    scores = _scores_of(frame[score], declared)
+    try:
+        ratings = ratings_from_long(units, raters, scores, categories)
+    except ReliabilityInputError:
+        if isinstance(scores, np.ndarray):  # worded with the scores as typed (8, not np.float64(8.0))
+            ratings_from_long(units, raters, _scores(frame[score], declared), categories)
+        raise
     table = reliability_table(ratings, level=level, bootstrap=bootstrap, seed=seed)
     if not design:
         return table
-    clusters = None if cluster is None else [None if pd.isna(v) or str(v).strip() == "" else v for v in frame[cluster]]
+    clusters = None if cluster is None else _ids(frame[cluster])
     block, note = _design_block(
         table,
         units,
@@ -800,10 +833,10 @@ def reliability_from_frame(
 
 def _design_block(
     table: ReliabilityTable,
-    units: list[Any],
-    raters: list[Any],
-    scores: list[ScaleValue | None],
-    clusters: list[Any] | None,
+    units: np.ndarray,
+    raters: np.ndarray,
+    scores: list[ScaleValue | None] | np.ndarray,
+    clusters: np.ndarray | None,
     *,
     d_raters: Sequence[int],
     d_units: Sequence[int],
@@ -811,12 +844,16 @@ def _design_block(
     n_draws: int,
 ) -> tuple[DesignReliability | None, str | None]:
     """The design statistics of the same ratings, restricted to what the level of measurement allows."""
-    if any(isinstance(s, str) for s in scores) or any(isinstance(c, str) for c in table.categories):
+    numeric_array = isinstance(scores, np.ndarray) and scores.dtype.kind == "f"
+    if (not numeric_array and any(isinstance(s, str) for s in scores)) or any(
+        isinstance(c, str) for c in table.categories
+    ):
         return (
             None,
             "the scores are text codes; the design statistics (one-way and incomplete-design ICCs) need numbers",
         )
-    long = pd.DataFrame({"unit": units, "rater": raters, "score": [None if s is None else float(s) for s in scores]})
+    score_column = scores if numeric_array else [None if s is None else float(s) for s in scores]
+    long = pd.DataFrame({"unit": units, "rater": raters, "score": score_column})
     if clusters is not None:
         long["cluster"] = clusters
     long = long[long["score"].notna()]

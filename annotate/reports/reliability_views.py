@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from annotate.stats.reliability import (
@@ -71,9 +72,15 @@ def _pair_frame(frame: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def _pairs_by_overlap(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(rater a, rater b, units both rated), most shared first; a units x raters 0/1 matrix
+    multiplied by its transpose counts every pair's shared units at once."""
     raters = sorted(frame["rater"].unique())
-    sets = {r: set(frame.loc[frame["rater"] == r, "unit"]) for r in raters}
-    pairs = [(a, b, len(sets[a] & sets[b])) for a, b in itertools.combinations(raters, 2)]
+    unit_codes, _ = pd.factorize(frame["unit"])
+    rater_codes = pd.Index(raters).get_indexer(frame["rater"])
+    rated = np.zeros((int(unit_codes.max()) + 1 if len(unit_codes) else 0, len(raters)), dtype=np.int64)
+    rated[unit_codes, rater_codes] = 1
+    shared = rated.T @ rated
+    pairs = [(a, b, int(shared[i, j])) for (i, a), (j, b) in itertools.combinations(enumerate(raters), 2)]
     return sorted((p for p in pairs if p[2] > 0), key=lambda p: (-p[2], p[0], p[1]))
 
 
@@ -88,9 +95,10 @@ def bland_altman_view(frame: pd.DataFrame, pair: tuple[str, str] | None) -> Blan
     pairs = _pair_frame(frame, a, b)
     if len(pairs) < 2:
         return None
-    ratings = ratings_from_long(
-        list(pairs["unit"]) * 2, [a] * len(pairs) + [b] * len(pairs), list(pairs["score_a"]) + list(pairs["score_b"])
-    )
+    units = pd.concat([pairs["unit"], pairs["unit"]], ignore_index=True)
+    raters = pd.Series([a] * len(pairs) + [b] * len(pairs), dtype=object)
+    scores = pd.concat([pairs["score_a"], pairs["score_b"]], ignore_index=True).astype(float)
+    ratings = ratings_from_long(units, raters, scores)
     ba = bland_altman(ratings)
     pairs = pairs.assign(mean=(pairs["score_a"] + pairs["score_b"]) / 2, difference=pairs["score_a"] - pairs["score_b"])
     return BlandAltmanView(rater_a=a, rater_b=b, pairs=pairs, result=ba)
@@ -125,7 +133,7 @@ def _agreement(block: pd.DataFrame, categories: Sequence[float]) -> dict[str, fl
     """Exact / within-1 agreement and ICC(2,1) of one block of segments (None when not computable)."""
     out: dict[str, float | None] = dict.fromkeys(("exact", "within_1", "icc_a1", "icc_ci_low", "icc_ci_high"))
     try:
-        ratings = ratings_from_long(list(block["unit"]), list(block["rater"]), list(block["score"]), categories)
+        ratings = ratings_from_long(block["unit"], block["rater"], block["score"], categories)
     except ReliabilityInputError:
         return out
     try:
@@ -170,9 +178,10 @@ def agreement_over_time(frame: pd.DataFrame, categories: Sequence[float], by: st
             f"Group agreement over time by 'month' or by a block size of 2 or more, not {by!r}."
         )
     rows = []
+    period_of_row = frame["unit"].map(labels).to_numpy()
     for label in dict.fromkeys(labels):
         units = labels.index[labels == label]
-        block = frame[frame["unit"].isin(units)]
+        block = frame[period_of_row == label]
         times = finished.loc[units]
         period = label if by == "month" else f"block {label}"
         rows.append(

@@ -26,10 +26,14 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from annotate.errors import InputError
 
 Category = str | int | float
+# A column of ids or scores: a sequence, or a NumPy array / pandas Series (taken in array operations).
+IdColumn = Sequence[Hashable] | np.ndarray | pd.Series
+ScoreColumn = Sequence[Category | None] | np.ndarray | pd.Series
 
 MISSING = -1
 
@@ -148,10 +152,81 @@ def _declared_scale(categories: Iterable[Category] | None, scores: Sequence[Cate
     )
 
 
+def _numeric_scores(scores: object) -> np.ndarray | None:
+    """Scores given as a float or integer NumPy array or pandas Series (not bool), else None."""
+    if isinstance(scores, pd.Series):
+        scores = scores.to_numpy() if scores.dtype.kind in "fiu" else None
+    if not isinstance(scores, np.ndarray) or scores.ndim != 1 or scores.dtype.kind not in "fiu":
+        return None
+    return scores
+
+
+def _objects(ids: IdColumn) -> np.ndarray:
+    """The ids as an object array holding what iterating ``ids`` gives (as the row loop sees them)."""
+    if isinstance(ids, pd.Series):
+        return ids.to_numpy(dtype=object)  # C-level; iterating an Arrow-backed text column is slow
+    return pd.Series(list(ids), dtype=object).to_numpy()  # (a tuple id stays one id)
+
+
+def _from_numeric_arrays(
+    units: IdColumn, raters: IdColumn, scores: ScoreColumn, categories: Iterable[Category] | None
+) -> Ratings | None:
+    """:func:`ratings_from_long` in array operations, for numeric score arrays on a numeric scale.
+
+    Why: at a study's size (300,000 ratings) the row loop took seconds per call, and the
+    Reliability page calls this several times. The result is identical to the loop's (ids are
+    the given objects in order of first appearance: ``pd.factorize`` keeps both); anything the
+    loop would refuse or treat specially -- a missing id, a duplicate, a score off the scale, too
+    few raters, an undeclared scale of integers -- returns None, and the loop then runs and words
+    the error."""
+    raw = _numeric_scores(scores)
+    if raw is None or len(units) != len(raw) or len(raters) != len(raw):
+        return None
+    values = raw.astype(np.float64, copy=False)
+    rows = np.flatnonzero(~np.isnan(values))
+    if not rows.size:
+        return None
+    given = values[rows]
+    if categories is None:
+        if raw.dtype.kind != "f":
+            return None  # the loop keeps the scores' own integer types in the scale
+        first = raw[rows][np.unique(given, return_index=True)[1]]  # each distinct score where first seen
+        # list() of a Series gives Python floats, of an array NumPy scalars: the loop's scale holds those
+        scale: tuple[Category, ...] = tuple(first.tolist()) if isinstance(scores, pd.Series) else tuple(first)
+    else:
+        declared = list(categories)
+        if not declared or not all(_is_number(c) and not _is_missing(c) for c in declared):
+            return None
+        if len(set(declared)) != len(declared):
+            return None
+        scale = tuple(sorted(declared))
+    grid = np.asarray(scale, dtype=np.float64)
+    at = np.clip(np.searchsorted(grid, given), 0, len(grid) - 1)
+    if not np.array_equal(grid[at], given):
+        return None
+    unit_arr, rater_arr = _objects(units)[rows], _objects(raters)[rows]
+    if pd.isna(unit_arr).any() or pd.isna(rater_arr).any():
+        return None
+    row_of, unit_ids = pd.factorize(unit_arr, sort=False)
+    col_of, rater_ids = pd.factorize(rater_arr, sort=False)
+    n_raters = len(rater_ids)
+    if n_raters < 2:
+        return None
+    flat = row_of.astype(np.int64) * n_raters + col_of
+    if np.bincount(flat, minlength=len(unit_ids) * n_raters).max() > 1:
+        return None
+    codes = np.full((len(unit_ids), n_raters), MISSING, dtype=np.int64)
+    codes[row_of, col_of] = at
+    if not ((codes != MISSING).sum(axis=1) >= 2).any():
+        return None
+    codes.setflags(write=False)
+    return Ratings(tuple(unit_ids), tuple(rater_ids), scale, codes)
+
+
 def ratings_from_long(
-    units: Sequence[Hashable],
-    raters: Sequence[Hashable],
-    scores: Sequence[Category | None],
+    units: IdColumn,
+    raters: IdColumn,
+    scores: ScoreColumn,
     categories: Iterable[Category] | None = None,
 ) -> Ratings:
     """Validate a long table (one row per unit, rater and score) against a declared scale.
@@ -182,6 +257,9 @@ def ratings_from_long(
     >>> r.codes.tolist()
     [[0, 1], [2, 2]]
     """
+    fast = _from_numeric_arrays(units, raters, scores, categories)
+    if fast is not None:
+        return fast
     units, raters, scores = list(units), list(raters), list(scores)
     if not (len(units) == len(raters) == len(scores)):
         raise ReliabilityInputError(

@@ -126,23 +126,6 @@ def _flag(values: pa.Array) -> pa.Array:
     return values if pa.types.is_boolean(values.type) else pc.not_equal(values, 0)
 
 
-def _utc_naive(values: pa.Array) -> pa.Array:
-    """Stored times as naive UTC microsecond timestamps (the Parquet export's type)."""
-    if pa.types.is_timestamp(values.type):  # PostgreSQL: typed already (Arrow keeps tz-aware ones in UTC)
-        return pc.cast(values, pa.timestamp("us", values.type.tz)).cast(pa.timestamp("us"))
-    text = pc.cast(values, pa.string())
-    plain = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$"
-    if pc.all(pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, plain))).as_py() is not False:
-        return pc.cast(pc.replace_substring(text, " ", "T", max_replacements=1), pa.timestamp("us"))
-    parsed = [None if v is None else dt.datetime.fromisoformat(v) for v in text.to_pylist()]
-    return pa.array(
-        [None if t is None or t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None) for t in parsed]
-        if any(t is not None and t.tzinfo is not None for t in parsed)
-        else parsed,
-        pa.timestamp("us"),
-    )
-
-
 def rating_tables(
     database_url: str, study: Study, mode: str, alloc: dict[int, dict[str, str]], schema: pa.Schema
 ) -> Iterator[pa.Table]:
@@ -169,7 +152,7 @@ def rating_tables(
             elif c == "changed_after_lock":
                 out[c] = _flag(data[c])
             elif c in ("created_at", "updated_at"):
-                out[c] = _utc_naive(data[c])
+                out[c] = arrow.utc_naive(data[c])
             else:
                 out[c] = pc.cast(data[c], field.type)
         yield pa.table(out, schema=schema)

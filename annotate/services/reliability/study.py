@@ -27,11 +27,15 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from annotate.db import arrow
 from annotate.db.models import ASSIGNMENT_PURPOSES, Assignment, Rating, Recording, Segment, Study, User
 from annotate.reports.reliability import Recommendation, ReliabilityTable, recommend, reliability_from_frame
 from annotate.reports.reliability_views import (
@@ -309,7 +313,7 @@ def reliability_ratings(
         missing = [r for r in pair if r not in known]
         if missing:
             raise NotFound(f"No user named {', '.join(missing)}.")
-    rows = session.execute(
+    stmt = (
         select(
             Recording.blind_code,
             Segment.index,
@@ -332,15 +336,8 @@ def reliability_ratings(
             Rating.scheme_id == scheme_row.id,
             Rating.value.is_not(None),
         )
-    ).all()
-    frame = pd.DataFrame(
-        [
-            (f"{code}-{index + 1}", seg_id, user, float(value), _as_utc(done) if done else None, purpose, code)
-            for code, index, seg_id, user, value, done, purpose in rows
-            if value is not None  # already excluded in SQL; narrows the type
-        ],
-        columns=RATING_COLUMNS,
     )
+    frame = _read_ratings(session, stmt)
     if pair:
         frame = frame[frame["rater"].isin(pair)]
     if low is not None:
@@ -357,6 +354,50 @@ def reliability_ratings(
     counts = frame.groupby("segment_id")["rater"].transform("size")
     frame = frame[counts >= 2]
     return frame.sort_values(["unit", "rater"], kind="stable").reset_index(drop=True)
+
+
+def _read_ratings(session: Session, stmt: Select[*tuple[Any, ...]]) -> pd.DataFrame:
+    """The rows of ``stmt`` as the long table (``RATING_COLUMNS``).
+
+    Why two readers: at a million ratings one dimension's 300,000 rows took 3.5 s as SQLAlchemy
+    row tuples turned into Python datetimes one by one; Arrow batches through
+    :mod:`annotate.db.arrow` (where ADBC serves the database) take a fraction of that. Both give
+    the same frame, column types included (tests compare them)."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    if not arrow.available(url):
+        return _ratings_frame_from_rows(session.execute(stmt).all())
+    session.commit()  # the Arrow reader is another connection: it must see what this one wrote
+    batches = [b for b in arrow.record_batches(url, arrow.sql_text(url, stmt)) if b.num_rows]
+    if not batches:
+        return _ratings_frame_from_rows([])
+    table = pa.Table.from_batches(batches).combine_chunks()
+    code, index, seg_id, user, value, done, purpose = (table.column(i).chunk(0) for i in range(7))
+    number = pc.cast(pc.add(pc.cast(index, pa.int64()), 1), pa.string())
+    rated_at = pd.Series(arrow.utc_naive(done).to_numpy(zero_copy_only=False)).dt.tz_localize("UTC")
+    texts = {name: a.to_numpy(zero_copy_only=False) for name, a in (("code", code), ("user", user), ("p", purpose))}
+    return pd.DataFrame(
+        {
+            "unit": pc.binary_join_element_wise(code, number, "-").to_numpy(zero_copy_only=False),
+            "segment_id": pc.cast(seg_id, pa.int64()).to_numpy(),
+            "rater": texts["user"],
+            "score": pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
+            "rated_at": rated_at.astype("datetime64[us, UTC]"),
+            "purpose": texts["p"],
+            "film": texts["code"],
+        },
+        columns=RATING_COLUMNS,
+    )
+
+
+def _ratings_frame_from_rows(rows: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (f"{code}-{index + 1}", seg_id, user, float(value), _as_utc(done) if done else None, purpose, code)
+            for code, index, seg_id, user, value, done, purpose in rows
+            if value is not None  # already excluded in SQL; narrows the type
+        ],
+        columns=RATING_COLUMNS,
+    )
 
 
 def reliability_report(
