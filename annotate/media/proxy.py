@@ -25,10 +25,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import queue
 import secrets
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +38,7 @@ import av.error
 import numpy as np
 from av.video.frame import PictureType
 
+from annotate.background import read_ahead
 from annotate.media.errors import MediaError, UnreadableMediaError
 from annotate.media.probe import ProbeResult, open_input, pick_video_stream, probe
 
@@ -378,13 +378,14 @@ def _transcode(src: Path, partial: Path, source: ProbeResult, settings: ProxySet
         # Decoding and scaling run in a second thread while this one encodes (PyAV releases the
         # GIL inside FFmpeg), as the ffmpeg CLI overlaps its stages; the order of frames, and so
         # the proxy's bytes, are the same as one loop would give.
-        for item in _in_background(decoded()):
-            if item.slots is None:
-                if audio is not None:
-                    audio.add(item.frame)
-                continue
-            video.encode(item.frame, item.slots)
-            report(item.seconds_done / max(source.duration_s, 1e-6) * 0.98)
+        with closing(read_ahead(decoded(), depth=8, name="proxy-decode")) as items:
+            for item in items:
+                if item.slots is None:
+                    if audio is not None:
+                        audio.add(item.frame)
+                    continue
+                video.encode(item.frame, item.slots)
+                report(item.seconds_done / max(source.duration_s, 1e-6) * 0.98)
         video.finish()
         if audio is not None:
             audio.finish()
@@ -395,50 +396,6 @@ class _Item:
     frame: Any  # a scaled picture (slots given) or a decoded audio frame (slots None)
     slots: range | None
     seconds_done: float
-
-
-_DONE = object()
-
-
-def _in_background(items: Iterator[_Item], depth: int = 8) -> Iterator[_Item]:
-    """Run ``items`` in a thread, ``depth`` ahead of the consumer; its errors are raised here.
-
-    The producer is stopped and joined before this generator returns (also on an error in the
-    consumer), so the input container is never closed under a running decoder."""
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                buffer.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            offer(exc)
-
-    worker = threading.Thread(target=produce, name="proxy-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            value = buffer.get()
-            if value is _DONE:
-                return
-            if isinstance(value, BaseException):
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join()
 
 
 class _VideoWriter:

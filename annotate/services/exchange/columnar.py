@@ -24,12 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any, TextIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from annotate.background import read_ahead
 from annotate.db import arrow
 from annotate.db.models import Study
 from annotate.reports.csvio import LINE_END, csv_writer, guard
@@ -135,27 +137,28 @@ def rating_tables(
     sql = _statement(database_url, study, mode)
     keys = pa.array(list(alloc), pa.int64())
     raw = {column: pa.array([alloc[k][column] for k in alloc], pa.string()) for column in ALLOCATION_COLUMNS}
-    for batch in arrow.record_batches(database_url, sql):
-        if not batch.num_rows:
-            continue
-        data = dict(zip(_SQL_COLUMNS, batch.columns, strict=True))
-        where = pc.index_in(pc.cast(data["recording_id"], pa.int64()), value_set=keys) if alloc else None
-        out: dict[str, pa.Array] = {}
-        for field in schema:
-            c = field.name
-            if c == "study":
-                out[c] = pa.array([study.key] * batch.num_rows, pa.string())
-            elif c in ALLOCATION_COLUMNS:
-                out[c] = pc.fill_null(pc.take(raw[c], where), "")
-            elif c == "segment":
-                out[c] = pc.cast(pc.add(data[c], 1), field.type)
-            elif c == "changed_after_lock":
-                out[c] = _flag(data[c])
-            elif c in ("created_at", "updated_at"):
-                out[c] = arrow.utc_naive(data[c])
-            else:
-                out[c] = pc.cast(data[c], field.type)
-        yield pa.table(out, schema=schema)
+    with closing(read_ahead(arrow.record_batches(database_url, sql), depth=2, name="export-read")) as batches:
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            data = dict(zip(_SQL_COLUMNS, batch.columns, strict=True))
+            where = pc.index_in(pc.cast(data["recording_id"], pa.int64()), value_set=keys) if alloc else None
+            out: dict[str, pa.Array] = {}
+            for field in schema:
+                c = field.name
+                if c == "study":
+                    out[c] = pa.array([study.key] * batch.num_rows, pa.string())
+                elif c in ALLOCATION_COLUMNS:
+                    out[c] = pc.fill_null(pc.take(raw[c], where), "")
+                elif c == "segment":
+                    out[c] = pc.cast(pc.add(data[c], 1), field.type)
+                elif c == "changed_after_lock":
+                    out[c] = _flag(data[c])
+                elif c in ("created_at", "updated_at"):
+                    out[c] = arrow.utc_naive(data[c])
+                else:
+                    out[c] = pc.cast(data[c], field.type)
+            yield pa.table(out, schema=schema)
 
 
 def write_rating_rows(
@@ -178,8 +181,9 @@ def write_rating_rows(
     study_cell = _cell_text("study")(study.key)
     out.write(",".join(columns) + LINE_END)
     n = 0
-    for batch in arrow.record_batches(database_url, sql):
-        if batch.num_rows:
-            out.write(_lines(batch, columns, study_cell, shown if alloc else {}, keys))
+    with closing(read_ahead(arrow.record_batches(database_url, sql), depth=2, name="export-read")) as batches:
+        for batch in batches:
+            if batch.num_rows:
+                out.write(_lines(batch, columns, study_cell, shown if alloc else {}, keys))
             n += batch.num_rows
     return n
