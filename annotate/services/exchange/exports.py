@@ -64,6 +64,8 @@ from annotate.services.exchange.tables import (
     iter_ratings,
     reliability_matrices,
     resolve_mode,
+    segment_columns,
+    segment_records,
     segment_table,
     text_cell,
     wide_table,
@@ -343,6 +345,23 @@ def _frame_rows(df: pd.DataFrame) -> Iterator[list[Any]]:
         ]
 
 
+def _segment_rows(session: Session, study: Study, mode: str, columns: list[str]) -> Iterator[list[Any]]:
+    """The segments sheet streamed (:func:`segment_records`), cell for cell what
+    ``_frame_rows(segment_table(...))`` gives: scores and composites as floats, missing as empty."""
+    scheme = scheme_model(study.scheme)
+    numeric = set(scheme.dimension_names()) | {c.name for c in scheme.composites}
+    for row in segment_records(session, study, mode):
+        cells = []
+        for c in columns:
+            v = row.get(c)
+            if c in numeric:
+                v = None if v is None or v != v else float(v)
+            elif isinstance(v, float) and v != v:
+                v = None
+            cells.append(_excel_value("", v))
+        yield cells
+
+
 def _xlsx(session: Session, actor: Actor, study: Study, mode: str, rule: str, analysis_set: str) -> tuple[bytes, int]:
     from openpyxl import Workbook
 
@@ -354,8 +373,8 @@ def _xlsx(session: Session, actor: Actor, study: Study, mode: str, rule: str, an
             yield [_excel_value(c, r[c]) for c in columns]
 
     n, cr = _sheet(wb, "ratings", columns, ratings())
-    seg = segment_table(session, study, mode)
-    crs = [cr, _sheet(wb, "segments", list(seg.columns), _frame_rows(seg))[1]]
+    seg_columns = segment_columns(study, mode)
+    crs = [cr, _sheet(wb, "segments", seg_columns, _segment_rows(session, study, mode, seg_columns))[1]]
     if mode != "blinded":
         wide = wide_table(session, actor, study, mode, rule=rule, analysis_set=analysis_set)
         crs.append(_sheet(wb, "wide", list(wide.columns), _frame_rows(wide))[1])

@@ -170,8 +170,9 @@ def ratings_select(study: Study, mode: str) -> Select[*tuple[Any, ...]]:
     )
 
 
-def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str, Any]]:
-    """Every rating of the study, then every resolved consensus score, as typed dicts.
+def iter_ratings(session: Session, study: Study, mode: str, *, with_consensus: bool = True) -> Iterator[dict[str, Any]]:
+    """Every rating of the study, then (unless ``with_consensus`` is False) every resolved
+    consensus score, as typed dicts.
 
     Same order as :func:`annotate.services.exchange.exports.ratings_csv`; ``value`` is a float or None,
     ``segment`` is 1-based, times are datetimes.
@@ -216,7 +217,8 @@ def iter_ratings(session: Session, study: Study, mode: str) -> Iterator[dict[str
             "created_at": created,
             "updated_at": updated,
         }
-    yield from iter_consensus(session, study, mode, alloc)
+    if with_consensus:
+        yield from iter_consensus(session, study, mode, alloc)
 
 
 def iter_consensus(
@@ -342,28 +344,75 @@ def text_cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def segment_table(session: Session, study: Study, mode: str) -> pd.DataFrame:
-    """One row per scored assignment (film segment x rater x purpose), one column per dimension and
-    composite (composites only where every part is scored); consensus scores as purpose ``consensus``."""
+def segment_columns(study: Study, mode: str) -> list[str]:
+    """The columns of :func:`segment_table`."""
     scheme = scheme_model(study.scheme)
+    return _segment_keys(mode) + ["status"] + scheme.dimension_names() + [c.name for c in scheme.composites] + ["note"]
+
+
+def _segment_keys(mode: str) -> list[str]:
     keys = ["participant", "arm", "timepoint"] if mode != "blinded" else []
-    keys += ["recording", "segment", "segment_start_s", "segment_end_s", "rater", "purpose"]
-    records: dict[tuple, dict[str, Any]] = {}
-    for r in iter_ratings(session, study, mode):
+    return keys + ["recording", "segment", "segment_start_s", "segment_end_s", "rater", "purpose"]
+
+
+def segment_records(session: Session, study: Study, mode: str) -> Iterator[dict[str, Any]]:
+    """The rows of :func:`segment_table`, in its order, one film segment at a time.
+
+    Why streamed: at a million ratings a dict per row for the whole study took over 500 MB
+    (the Excel export's peak). The ratings come ordered by film and segment, so a segment's rows
+    are together: each segment's rows are merged and handed on before the next is read. The
+    resolved consensus scores (few) are read first; one whose row key recurs among the ratings is
+    merged into that earlier row, the others follow at the end, as one pass over all rows would."""
+    scheme = scheme_model(study.scheme)
+    keys = _segment_keys(mode)
+    alloc = allocation_map(session, study, mode)
+
+    def merge(into: dict[tuple[Any, ...], dict[str, Any]], r: dict[str, Any]) -> None:
         k = tuple(r[c] for c in keys)
-        row = records.setdefault(k, {**{c: r[c] for c in keys}, "status": r["status"], "note": r["note"]})
+        row = into.setdefault(k, {**{c: r[c] for c in keys}, "status": r["status"], "note": r["note"]})
         row[r["dimension"]] = r["value"]
-    dims = scheme.dimension_names()
-    out = []
-    for row in records.values():
+
+    def finished(row: dict[str, Any]) -> dict[str, Any]:
         for comp in scheme.composites:
             values = {p.dimension: row.get(p.dimension) for p in comp.parts}
             complete = {name: v for name, v in values.items() if v is not None}
             row[comp.name] = comp.compute(complete, scheme) if len(complete) == len(values) else None
-        out.append(row)
-    columns = keys + ["status"] + dims + [c.name for c in scheme.composites] + ["note"]
-    df = pd.DataFrame(out, columns=columns)
-    for name in dims + [c.name for c in scheme.composites]:
+        return row
+
+    late: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in iter_consensus(session, study, mode, alloc):
+        merge(late, r)
+    dims = scheme.dimension_names()
+
+    def flush(block: dict[tuple[Any, ...], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for k, row in block.items():
+            extra = late.pop(k, None)
+            if extra is not None:  # the consensus scores come after the ratings: theirs win
+                row.update({d: extra[d] for d in dims if d in extra})
+            yield finished(row)
+
+    block: dict[tuple[Any, ...], dict[str, Any]] = {}
+    current: tuple[Any, Any] | None = None
+    for r in iter_ratings(session, study, mode, with_consensus=False):
+        segment = (r["recording"], r["segment"])
+        if segment != current:
+            yield from flush(block)
+            block, current = {}, segment
+        merge(block, r)
+    yield from flush(block)
+    for row in late.values():
+        yield finished(row)
+
+
+def segment_table(session: Session, study: Study, mode: str) -> pd.DataFrame:
+    """One row per scored assignment (film segment x rater x purpose), one column per dimension and
+    composite (composites only where every part is scored); consensus scores as purpose ``consensus``."""
+    scheme = scheme_model(study.scheme)
+    columns = segment_columns(study, mode)
+    df = pd.DataFrame.from_records(
+        (tuple(row.get(c) for c in columns) for row in segment_records(session, study, mode)), columns=columns
+    )
+    for name in scheme.dimension_names() + [c.name for c in scheme.composites]:
         df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
     return df
 

@@ -283,3 +283,57 @@ def test_wide_with_the_real_summaries_module(session, people, rated):
     assert rows and len(keys) == len(set(keys)) and {r["arm"] for r in rows} <= {"Arm A", "Arm B"}
     assert [*DIMS, "sensitivity_composite"] == [c for c in rows[0] if c in (*DIMS, "sensitivity_composite")]
     assert any(r["sensitivity_nondistress"] for r in rows)
+
+
+def _segment_table_in_one_pass(session, study, mode):
+    """The segment table as it was built before it was streamed: one dict per row for the study."""
+    from annotate.services.exchange.tables import iter_ratings
+    from annotate.services.studies.setup import scheme_model
+
+    scheme = scheme_model(study.scheme)
+    keys = ["participant", "arm", "timepoint"] if mode != "blinded" else []
+    keys += ["recording", "segment", "segment_start_s", "segment_end_s", "rater", "purpose"]
+    records: dict = {}
+    for r in iter_ratings(session, study, mode):
+        k = tuple(r[c] for c in keys)
+        row = records.setdefault(k, {**{c: r[c] for c in keys}, "status": r["status"], "note": r["note"]})
+        row[r["dimension"]] = r["value"]
+    for row in records.values():
+        for comp in scheme.composites:
+            values = {p.dimension: row.get(p.dimension) for p in comp.parts}
+            complete = {name: v for name, v in values.items() if v is not None}
+            row[comp.name] = comp.compute(complete, scheme) if len(complete) == len(values) else None
+    dims, comps = scheme.dimension_names(), [c.name for c in scheme.composites]
+    df = pd.DataFrame(list(records.values()), columns=keys + ["status"] + dims + comps + ["note"])
+    for name in dims + comps:
+        df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+    return df
+
+
+@pytest.mark.parametrize("mode", ["blinded", "masked"])
+def test_segment_table_streamed_per_segment_equals_one_pass(session, people, rated, mode):
+    """The segments table (and the Excel sheet) is built one film segment at a time (bounded memory
+    at a million ratings); rows, order and values equal the one-pass build, also where a consensus
+    score's row key recurs among the ratings (an assignment of purpose consensus, as imports allow)."""
+    from annotate.db.models import ConsensusTask
+    from annotate.services.exchange import exports, tables
+    from annotate.services.studies.setup import get_study
+
+    study = get_study(session, rated)
+    task = session.scalars(select(ConsensusTask).where(ConsensusTask.status == "resolved")).one()
+    rater_id = task.resolved_by
+    clash = Assignment(
+        study_id=study.id, segment_id=task.segment_id, rater_id=rater_id, purpose="consensus", scheme_id=study.scheme_id,
+        status="open", order_index=10_000,
+    )  # fmt: skip
+    session.add(clash)
+    session.commit()
+    resolver = next(p for p in people.values() if p.user_id == rater_id)
+    scores = {"sensitivity_nondistress": 2.0, "intrusiveness": 3.0, "positive_regard": 4.0}
+    _score(session, resolver, clash.id, scores)  # rating rows with the consensus row's key
+    session.commit()
+    streamed = tables.segment_table(session, study, mode)
+    pd.testing.assert_frame_equal(streamed, _segment_table_in_one_pass(session, study, mode), check_exact=True)
+    assert (streamed["purpose"] == "consensus").sum() == 1  # the consensus score merged into that row
+    columns = tables.segment_columns(study, mode)
+    assert list(exports._segment_rows(session, study, mode, columns)) == list(exports._frame_rows(streamed))
