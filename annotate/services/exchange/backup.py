@@ -163,8 +163,10 @@ def _staging(place: BackupPlace) -> Iterator[Path]:
     removed afterwards when the backup goes to a bucket (nothing stays on local disk)."""
     if isinstance(place, FolderPlace):
         place.folder.mkdir(parents=True, exist_ok=True)
-        yield place.folder
-        shutil.rmtree(place.folder / ".scratch", ignore_errors=True)
+        try:
+            yield place.folder
+        finally:
+            shutil.rmtree(place.folder / ".scratch", ignore_errors=True)
         return
     with tempfile.TemporaryDirectory(prefix="annotate-backup-") as tmp:
         yield Path(tmp)
