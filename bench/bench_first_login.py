@@ -107,6 +107,10 @@ def measure(code: Path, idle_s: float = 0.0, typing_s: float = 0.0) -> dict[str,
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+    print(
+        "page switches: " + ", ".join(f"{t} {s:.2f} s" for (_, t), s in zip(SWITCH, switches, strict=True)),
+        file=sys.stderr,
+    )
     return {"server up s": t_up, "first login s": first, "page switch s (max)": max(switches)}
 
 
