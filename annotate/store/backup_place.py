@@ -102,6 +102,13 @@ class FolderPlace(BackupPlace):
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class _BackupObjects(S3Store):
+    """The named top-level objects of a backup prefix: an S3 store whose keys are backup names."""
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{_name(key)}"
+
+
 class BucketPlace(BackupPlace):
     def __init__(self, bucket: str, prefix: str, endpoint: str | None = None, client: Any = None) -> None:
         self.prefix = prefix.strip("/")
@@ -111,14 +118,9 @@ class BucketPlace(BackupPlace):
                 "so that backups and media never mix."
             )
         self.media = S3Store(bucket, f"{self.prefix}/media", endpoint=endpoint, client=client)
+        self.objects = _BackupObjects(bucket, self.prefix, client=self.media.client)
         self.client, self.bucket = self.media.client, bucket
         self.url = f"s3://{bucket}/{self.prefix}"
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}/{_name(name)}"
-
-    def _error(self, name: str, exc: Exception) -> StoreError:
-        return StoreError(f"{name} could not be read from or written to {self.url}: {exc}")
 
     def is_empty(self) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -126,53 +128,23 @@ class BucketPlace(BackupPlace):
         try:
             got = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/", MaxKeys=1)
         except (BotoCoreError, ClientError) as exc:
-            raise self._error("the backup", exc) from None
+            raise StoreError(f"{self.url} could not be listed: {exc}") from None
         return not got.get("Contents")
 
     def put_file(self, src: Path, name: str) -> None:
-        from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.upload_file(str(src), self.bucket, self._key(name))
-        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
-            raise self._error(name, exc) from None
+        self.objects.put_file(src, name)
 
     def put_bytes(self, name: str, data: bytes) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data)
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(name, exc) from None
+        self.objects.put_bytes(name, data)
 
     def get_file(self, name: str, dst: Path) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.download_file(self.bucket, self._key(name), str(dst))
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(name, exc) from None
+        self.objects.get_file(name, dst)
 
     def get_bytes(self, name: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(name, exc) from None
-        return body
+        return self.objects.get_bytes(name)
 
     def exists(self, name: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise self._error(name, exc) from None
-        return True
+        return self.objects.exists(name)
 
     def clear(self) -> None:
         paginator = self.client.get_paginator("list_objects_v2")
