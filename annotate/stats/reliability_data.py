@@ -161,7 +161,7 @@ def _numeric_scores(scores: object) -> np.ndarray | None:
     return scores
 
 
-def _objects(ids: IdColumn) -> np.ndarray:
+def id_objects(ids: IdColumn) -> np.ndarray:
     """The ids as an object array holding what iterating ``ids`` gives (as the row loop sees them)."""
     if isinstance(ids, pd.Series):
         return ids.to_numpy(dtype=object)  # C-level; iterating an Arrow-backed text column is slow
@@ -204,7 +204,7 @@ def _from_numeric_arrays(
     at = np.clip(np.searchsorted(grid, given), 0, len(grid) - 1)
     if not np.array_equal(grid[at], given):
         return None
-    unit_arr, rater_arr = _objects(units)[rows], _objects(raters)[rows]
+    unit_arr, rater_arr = id_objects(units)[rows], id_objects(raters)[rows]
     if pd.isna(unit_arr).any() or pd.isna(rater_arr).any():
         return None
     row_of, unit_ids = pd.factorize(unit_arr, sort=False)

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from annotate.stats.reliability_data import ReliabilityInputError
+from annotate.stats.reliability_data import ReliabilityInputError, id_objects
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -77,11 +77,6 @@ def _sorted_codes(values: np.ndarray | Sequence[Hashable]) -> tuple[IntArray, tu
     rank = np.empty(len(ids), dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(ids), dtype=np.int64)
     return rank[codes].astype(np.int64), tuple(ids[i] for i in order)
-
-
-def _objects(column: pd.Series) -> np.ndarray:
-    """The column's values as an object array of Python scalars (what ``tolist()`` gives)."""
-    return column.to_numpy(dtype=object)
 
 
 def _kept_scores(column: pd.Series) -> tuple[IntArray, FloatArray]:
@@ -242,8 +237,8 @@ def long_ratings(
     keep, values = _kept_scores(scores_col)
     if not keep.size:
         raise DesignInputError("the table has no scores; give at least two raters' scores of the same unit")
-    unit_values, rater_values = _objects(units_col), _objects(raters_col)
-    cluster_values = None if clusters_col is None else _objects(clusters_col)
+    unit_values, rater_values = id_objects(units_col), id_objects(raters_col)
+    cluster_values = None if clusters_col is None else id_objects(clusters_col)
     columns = (("unit", unit_values), ("rater", rater_values), ("cluster", cluster_values))
     suspects = np.zeros(keep.size, dtype=bool)  # pd.isna is a superset of _is_missing: check those rows exactly
     for _, column in columns:

@@ -374,16 +374,15 @@ def _read_ratings(session: Session, stmt: Select[*tuple[Any, ...]]) -> pd.DataFr
     code, index, seg_id, user, value, done, purpose = (table.column(i).chunk(0) for i in range(7))
     number = pc.cast(pc.add(pc.cast(index, pa.int64()), 1), pa.string())
     rated_at = pd.Series(arrow.utc_naive(done).to_numpy(zero_copy_only=False)).dt.tz_localize("UTC")
-    texts = {name: a.to_numpy(zero_copy_only=False) for name, a in (("code", code), ("user", user), ("p", purpose))}
     return pd.DataFrame(
         {
             "unit": pc.binary_join_element_wise(code, number, "-").to_numpy(zero_copy_only=False),
             "segment_id": pc.cast(seg_id, pa.int64()).to_numpy(),
-            "rater": texts["user"],
+            "rater": user.to_numpy(zero_copy_only=False),
             "score": pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
             "rated_at": rated_at.astype("datetime64[us, UTC]"),
-            "purpose": texts["p"],
-            "film": texts["code"],
+            "purpose": purpose.to_numpy(zero_copy_only=False),
+            "film": code.to_numpy(zero_copy_only=False),
         },
         columns=RATING_COLUMNS,
     )
